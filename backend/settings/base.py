@@ -1,0 +1,138 @@
+"""Settings shared by every environment; values come from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend.settings.env import (
+    database_settings,
+    env,
+    env_bool,
+    env_int,
+    env_list,
+    shard_servers,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = env("SECRET_KEY")
+DEBUG = env_bool("DEBUG")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "strawberry_django",
+    "backend.shards",
+    "backend.social",
+    "backend.photos",
+    "backend.notifications",
+    "backend.graph",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "backend.urls"
+ASGI_APPLICATION = "backend.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+DB_POOL_MAX = env_int("DB_POOL_MAX")
+
+# Physical shard servers: name -> URL. Each also gets a Django alias of the same
+# name, used by the per-shard migration runner and operator commands; the
+# request path reaches them through backend.shards.db's async pools.
+SHARD_SERVERS = shard_servers(env("SHARD_DATABASE_URLS"))
+LOGICAL_SHARDS = env_int("LOGICAL_SHARDS")
+
+DATABASES = {"default": database_settings(env("DIRECTORY_DATABASE_URL"), pool_max=DB_POOL_MAX)}
+for _name, _url in SHARD_SERVERS.items():
+    DATABASES[_name] = database_settings(_url, pool_max=2)
+    # Migrations switch search_path per logical schema, so no pooling here.
+    DATABASES[_name]["OPTIONS"] = {}
+
+DATABASE_ROUTERS = ["backend.shards.router.ShardRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL")
+DRAMATIQ_BROKER_URL = env("DRAMATIQ_BROKER_URL") or REDIS_URL
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "LOCATION": env_list("MEMCACHED_LOCATION"),
+        "TIMEOUT": 300,
+        "KEY_PREFIX": "ps",
+        "OPTIONS": {
+            # A Memcached outage must turn into cache misses, not errors.
+            "ignore_exc": True,
+            "connect_timeout": 0.2,
+            "timeout": 0.2,
+            "no_delay": True,
+            "use_pooling": True,
+            "max_pool_size": 16,
+        },
+    },
+    "redis": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+    },
+}
+
+S3_ENDPOINT_URL = env("S3_ENDPOINT_URL") or None
+S3_BUCKET = env("S3_BUCKET")
+AWS_REGION = env("AWS_REGION")
+STORAGES = {
+    "default": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL,
+            "access_key": env("AWS_ACCESS_KEY_ID"),
+            "secret_key": env("AWS_SECRET_ACCESS_KEY"),
+            "region_name": AWS_REGION,
+            "default_acl": None,
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
+}
+
+SENTRY_DSN = env("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT"), send_default_pii=False)
+
+# Limits of the public API.
+GRAPHQL_MAX_DEPTH = 12
+PASSWORD_MIN_LENGTH = 8

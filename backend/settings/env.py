@@ -1,0 +1,106 @@
+"""Reading configuration from the environment (12-factor).
+
+Every variable the product reads is declared here with its default, so the
+README table and compose.yaml can be checked against one list.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    default: str
+    help: str
+
+
+VARIABLES: dict[str, Var] = {
+    v.name: v
+    for v in [
+        Var("DJANGO_SETTINGS_MODULE", "backend.settings.local", "settings module"),
+        Var("SECRET_KEY", "dev-only-insecure-key", "Django secret key (required in production)"),
+        Var("DEBUG", "false", "Django debug mode"),
+        Var("ALLOWED_HOSTS", "127.0.0.1,localhost", "comma-separated host names"),
+        Var(
+            "DIRECTORY_DATABASE_URL",
+            "postgresql://photoshare@127.0.0.1:5440/photoshare_directory",
+            "directory database (accounts, tokens, shard map)",
+        ),
+        Var(
+            "SHARD_DATABASE_URLS",
+            "shard1=postgresql://photoshare@127.0.0.1:5441/photoshare_shards,"
+            "shard2=postgresql://photoshare@127.0.0.1:5442/photoshare_shards",
+            "physical shard servers as name=url, comma-separated",
+        ),
+        Var("LOGICAL_SHARDS", "512", "number of logical shards (schemas), at most 8192"),
+        Var("DB_POOL_MAX", "10", "max connections per pool per process"),
+        Var("REDIS_URL", "redis://127.0.0.1:6390/0", "Redis for feeds, photo map, rate limits"),
+        Var("DRAMATIQ_BROKER_URL", "", "Redis URL of the task broker (default: REDIS_URL)"),
+        Var("MEMCACHED_LOCATION", "127.0.0.1:11220", "Memcached host:port, comma-separated"),
+        Var("S3_ENDPOINT_URL", "http://127.0.0.1:9100", "S3 endpoint (empty for AWS S3)"),
+        Var("S3_BUCKET", "photos", "bucket holding photo objects"),
+        Var("AWS_ACCESS_KEY_ID", "local", "S3 access key"),
+        Var("AWS_SECRET_ACCESS_KEY", "local-secret", "S3 secret key"),
+        Var("AWS_REGION", "us-east-1", "S3 region"),
+        Var("APP_PORT", "8000", "port gunicorn listens on (127.0.0.1)"),
+        Var("WEB_CONCURRENCY", "2", "gunicorn worker processes"),
+        Var("DRAMATIQ_PROCESSES", "1", "Dramatiq worker processes"),
+        Var("DRAMATIQ_THREADS", "4", "threads per Dramatiq worker process"),
+        Var("SENTRY_DSN", "", "Sentry DSN; errors are reported when set"),
+        Var("SENTRY_ENVIRONMENT", "local", "Sentry environment tag"),
+        Var("LOG_LEVEL", "INFO", "root log level"),
+    ]
+}
+
+
+def env(name: str) -> str:
+    """The variable's value, or its declared default."""
+    return os.environ.get(name, VARIABLES[name].default)
+
+
+def env_bool(name: str) -> bool:
+    return env(name).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str) -> int:
+    return int(env(name))
+
+
+def env_list(name: str) -> list[str]:
+    return [part.strip() for part in env(name).split(",") if part.strip()]
+
+
+def database_settings(url: str, *, pool_max: int) -> dict[str, object]:
+    """Django DATABASES entry for a postgresql:// URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ValueError(f"not a PostgreSQL URL: {url!r}")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parts.path.lstrip("/"),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 5432),
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {"pool": {"min_size": 0, "max_size": pool_max, "timeout": 10}},
+    }
+
+
+def shard_servers(value: str) -> dict[str, str]:
+    """Parse `name=url,name=url` into an ordered mapping."""
+    servers: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        name, sep, url = item.strip().partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"SHARD_DATABASE_URLS entry must be name=url, got {item!r}")
+        servers[name] = url
+    if not servers:
+        raise ValueError("SHARD_DATABASE_URLS names no server")
+    return servers

@@ -1,0 +1,120 @@
+"""Connection pools to the physical shard servers (psycopg 3, sync and async).
+
+The request path is async: one AsyncConnectionPool per server per event loop,
+so a page that touches several servers asks them concurrently. Commands and
+Dramatiq actors use the sync pools. Every statement is counted per server
+(backend.shards.stats) for query-count tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+from backend.shards import stats
+
+Row = dict[str, Any]
+
+_lock = threading.Lock()
+_sync_pools: dict[tuple[int, str], ConnectionPool] = {}
+_async_pools: dict[tuple[int, int, str], AsyncConnectionPool] = {}
+
+
+def servers() -> list[str]:
+    return list(settings.SHARD_SERVERS)
+
+
+def conninfo(server: str) -> str:
+    try:
+        return str(settings.SHARD_SERVERS[server])
+    except KeyError:
+        raise KeyError(f"unknown shard server {server!r}") from None
+
+
+def _pool_kwargs() -> dict[str, Any]:
+    return {"autocommit": True, "row_factory": dict_row, "connect_timeout": 5}
+
+
+def sync_pool(server: str) -> ConnectionPool:
+    key = (os.getpid(), server)
+    with _lock:
+        pool = _sync_pools.get(key)
+        if pool is None:
+            pool = ConnectionPool(
+                conninfo(server),
+                min_size=1,
+                max_size=int(settings.DB_POOL_MAX),
+                kwargs=_pool_kwargs(),
+                name=f"{server}-sync",
+                open=True,
+                timeout=10,
+            )
+            _sync_pools[key] = pool
+        return pool
+
+
+async def async_pool(server: str) -> AsyncConnectionPool:
+    loop = asyncio.get_running_loop()
+    key = (os.getpid(), id(loop), server)
+    pool = _async_pools.get(key)
+    if pool is None:
+        pool = AsyncConnectionPool(
+            conninfo(server),
+            min_size=1,
+            max_size=int(settings.DB_POOL_MAX),
+            kwargs=_pool_kwargs(),
+            name=f"{server}-async",
+            open=False,
+            timeout=10,
+        )
+        _async_pools[key] = pool
+        await pool.open()
+    return pool
+
+
+@contextmanager
+def connection(server: str) -> Iterator[psycopg.Connection[Row]]:
+    with sync_pool(server).connection() as conn:
+        yield conn  # type: ignore[misc]
+
+
+@asynccontextmanager
+async def aconnection(server: str) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
+    pool = await async_pool(server)
+    async with pool.connection() as conn:
+        yield conn  # type: ignore[misc]
+
+
+def execute(server: str, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+    """Run one statement on `server` (autocommit) and return its rows."""
+    with connection(server) as conn:
+        stats.record(server)
+        cur = conn.execute(sql.encode(), params)  # type: ignore[arg-type]
+        return cur.fetchall() if cur.description else []
+
+
+async def aexecute(
+    server: str, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+) -> list[Row]:
+    async with aconnection(server) as conn:
+        stats.record(server)
+        cur = await conn.execute(sql.encode(), params)  # type: ignore[arg-type]
+        return await cur.fetchall() if cur.description else []
+
+
+def close_all() -> None:
+    """Close this process's sync pools (async pools close with their loop)."""
+    with _lock:
+        for key, pool in list(_sync_pools.items()):
+            if key[0] == os.getpid():
+                pool.close()
+                del _sync_pools[key]

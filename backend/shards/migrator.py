@@ -1,0 +1,85 @@
+"""Creating and migrating the logical shard schemas.
+
+The sharded tables are ordinary Django models (marked @sharded) with ordinary
+migrations. For each logical schema we point a Django connection to its
+physical server at that schema (search_path) and run Django's migration
+executor there, so each schema has its own `django_migrations` table: a run
+that is interrupted resumes where it stopped, and a second run does nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
+
+from backend.shards.ids import schema_name
+from backend.shards.registry import SHARDED_LABELS
+from backend.shards.sql import id_functions_sql
+from backend.shards.topology import ShardMap
+
+Progress = Callable[[int], None]
+
+
+def sharded_apps() -> set[str]:
+    return {label.split(".", 1)[0] for label in SHARDED_LABELS}
+
+
+def migration_targets(executor: MigrationExecutor) -> list[tuple[str, str]]:
+    apps = sharded_apps()
+    return sorted(key for key in executor.loader.graph.leaf_nodes() if key[0] in apps)
+
+
+def expected_state() -> set[tuple[str, str]]:
+    """Every (app, migration) of the sharded apps, as a migrated schema records it."""
+    executor = MigrationExecutor(connection=None)  # type: ignore[arg-type]
+    apps = sharded_apps()
+    return {key for key in executor.loader.graph.nodes if key[0] in apps}
+
+
+def migrate_schema(server: str, logical: int) -> int:
+    """Create/upgrade schema shard_NNNN on `server`; returns migrations applied."""
+    schema = schema_name(logical)
+    conn = connections[server]
+    conn.ensure_connection()
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        cur.execute(f"SET search_path TO {schema}")
+        cur.execute(id_functions_sql(schema, logical))
+    try:
+        executor = MigrationExecutor(conn)
+        targets = migration_targets(executor)
+        plan = executor.migration_plan(targets)
+        if plan:
+            executor.migrate(targets, plan=plan)
+        return len(plan)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("SET search_path TO public")
+
+
+def migrate_all(shard_map: ShardMap, progress: Progress | None = None) -> dict[str, int]:
+    """Migrate every logical schema, one thread per physical server."""
+    applied: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def run(server: str) -> None:
+        total = 0
+        try:
+            for logical in shard_map.shards_on(server):
+                total += migrate_schema(server, logical)
+                if progress:
+                    with lock:
+                        progress(1)
+        finally:
+            connections[server].close()
+        applied[server] = total
+
+    servers = sorted(set(shard_map.placement))
+    with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+        for future in [pool.submit(run, s) for s in servers]:
+            future.result()
+    return applied

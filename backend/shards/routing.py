@@ -1,0 +1,179 @@
+"""Reading and writing sharded rows.
+
+Rows are addressed by an ID (or an owner's user ID): its shard bits name the
+logical shard, the map names the physical server. SQL is written with a
+`{schema}` placeholder that is filled with the logical shard's schema.
+
+`afetch_many` is the batched read the DataLoaders use: keys spread over many
+logical shards become one `UNION ALL` statement per physical server, and the
+servers are asked concurrently.
+
+Every call retries when the schema it used has moved to another server
+(`shards move`): the old copy is dropped at the end of a move, the statement
+fails, the map is re-read and the call runs again against the new server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from django.db import models
+
+from backend.shards import db, stats, topology
+from backend.shards.db import Row
+from backend.shards.ids import schema_name
+
+T = TypeVar("T")
+
+# Errors that mean "this schema is not (or no longer) on that server".
+MOVED_ERRORS: tuple[type[Exception], ...] = (
+    psycopg.errors.UndefinedTable,
+    psycopg.errors.InvalidSchemaName,
+    psycopg.errors.UndefinedFunction,
+    psycopg.errors.UndefinedObject,
+)
+RETRY_SECONDS = 15.0
+
+
+def table(model: type[models.Model]) -> str:
+    return model._meta.db_table
+
+
+def _columns(model: type[models.Model]) -> list[str]:
+    return [f.column for f in model._meta.concrete_fields]
+
+
+def _retry_sync(fn: Callable[[topology.ShardMap], T]) -> T:
+    deadline = time.monotonic() + RETRY_SECONDS
+    shard_map = topology.get_map()
+    while True:
+        try:
+            return fn(shard_map)
+        except MOVED_ERRORS:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+            shard_map = topology.refresh(force=True)
+
+
+async def _retry_async(fn: Callable[[topology.ShardMap], Awaitable[T]]) -> T:
+    deadline = time.monotonic() + RETRY_SECONDS
+    shard_map = await topology.aget_map()
+    while True:
+        try:
+            return await fn(shard_map)
+        except MOVED_ERRORS:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+            shard_map = await topology.arefresh()
+
+
+def query(logical: int, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+    """Run one statement on a logical shard ({schema} in `sql`) and return rows."""
+    text = sql.replace("{schema}", schema_name(logical))
+    return _retry_sync(lambda m: db.execute(m.server_of(logical), text, params))
+
+
+async def aquery(
+    logical: int, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+) -> list[Row]:
+    text = sql.replace("{schema}", schema_name(logical))
+    return await _retry_async(lambda m: db.aexecute(m.server_of(logical), text, params))
+
+
+def write(logical: int, fn: Callable[[psycopg.Connection[Row], str], T]) -> T:
+    """Run `fn(conn, schema)` in one transaction on the logical shard's server.
+
+    `fn` may run more than once (after a shard move), so it must not have
+    side effects outside the transaction.
+    """
+
+    def attempt(shard_map: topology.ShardMap) -> T:
+        with db.connection(shard_map.server_of(logical)) as conn, conn.transaction():
+            return fn(_Counted(conn, shard_map.server_of(logical)), schema_name(logical))  # type: ignore[arg-type]
+
+    return _retry_sync(attempt)
+
+
+async def awrite(
+    logical: int, fn: Callable[[psycopg.AsyncConnection[Row], str], Awaitable[T]]
+) -> T:
+    """Async `write`."""
+
+    async def attempt(shard_map: topology.ShardMap) -> T:
+        server = shard_map.server_of(logical)
+        async with db.aconnection(server) as conn, conn.transaction():
+            return await fn(_ACounted(conn, server), schema_name(logical))  # type: ignore[arg-type]
+
+    return await _retry_async(attempt)
+
+
+class _Counted:
+    """A connection proxy that counts statements for backend.shards.stats."""
+
+    def __init__(self, conn: psycopg.Connection[Row], server: str) -> None:
+        self._conn, self._server = conn, server
+
+    def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Row]:
+        stats.record(self._server)
+        return self._conn.execute(sql.encode(), params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class _ACounted(_Counted):
+    async def execute(self, sql: str, params: Any = ()) -> psycopg.AsyncCursor[Row]:  # type: ignore[override]
+        stats.record(self._server)
+        return await self._conn.execute(sql.encode(), params)  # type: ignore[misc]
+
+
+def _batch_sql(
+    model: type[models.Model], column: str, by_logical: dict[int, list[int]]
+) -> tuple[str, list[Any]]:
+    cols = ", ".join(f't."{c}"' for c in _columns(model))
+    parts, params = [], []
+    for logical, keys in sorted(by_logical.items()):
+        parts.append(
+            f'SELECT {cols} FROM {schema_name(logical)}."{table(model)}" t '
+            f'WHERE t."{column}" = ANY(%s)'
+        )
+        params.append(keys)
+    return " UNION ALL ".join(parts), params
+
+
+def fetch_many(model: type[models.Model], column: str, keys: Iterable[int]) -> list[Row]:
+    """Rows whose `column` is in `keys`, each key routed by its shard bits.
+
+    One statement per physical server; rows come back in no particular order.
+    """
+    wanted = sorted(set(keys))
+
+    def attempt(shard_map: topology.ShardMap) -> list[Row]:
+        rows: list[Row] = []
+        for server, by_logical in shard_map.group(wanted).items():
+            sql, params = _batch_sql(model, column, by_logical)
+            rows.extend(db.execute(server, sql, params))
+        return rows
+
+    return _retry_sync(attempt) if wanted else []
+
+
+async def afetch_many(model: type[models.Model], column: str, keys: Iterable[int]) -> list[Row]:
+    """Async `fetch_many`: the servers are asked concurrently."""
+    wanted = sorted(set(keys))
+
+    async def attempt(shard_map: topology.ShardMap) -> list[Row]:
+        statements = [
+            db.aexecute(server, *_batch_sql(model, column, by_logical))
+            for server, by_logical in shard_map.group(wanted).items()
+        ]
+        results = await asyncio.gather(*statements)
+        return [row for rows in results for row in rows]
+
+    return await _retry_async(attempt) if wanted else []

@@ -1,0 +1,104 @@
+# Shared helpers for the stack scripts. Sourced, not executed.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf '\033[31merror: %s\033[0m\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# apt_install PKG... installs Debian packages when running as root, else explains.
+apt_install() {
+    if ! is_root; then
+        die "missing system packages: $*. Run as root, or: sudo apt-get install -y $*"
+    fi
+    command -v apt-get >/dev/null || die "apt-get not found; install $* with your package manager"
+    say "installing system packages: $*"
+    if [ -z "${_APT_UPDATED:-}" ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
+        _APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 \
+        || die "apt-get install $* failed"
+}
+
+pg_bindir() {
+    local d
+    for d in /usr/lib/postgresql/*/bin; do
+        [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+    done
+    local p
+    p="$(command -v pg_ctl || true)"
+    [ -n "$p" ] && { dirname "$(readlink -f "$p")"; return 0; }
+    return 1
+}
+
+ensure_system_packages() {
+    local missing=()
+    pg_bindir >/dev/null || missing+=(postgresql)
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v memcached >/dev/null || missing+=(memcached)
+    python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt_install "${missing[@]}"
+    fi
+    if command -v systemctl >/dev/null && is_root; then
+        # Debian starts packaged servers on install; ours run on their own ports, leave theirs be.
+        :
+    fi
+}
+
+ensure_venv() {
+    [ -x "$PY" ] || { say "creating virtualenv in .venv"; python3 -m venv "$VENV" || die "python3 -m venv failed"; }
+    local stamp="$VENV/.installed" want
+    want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        say "installing Python packages into .venv"
+        "$PY" -m pip install -q --upgrade pip >&2 || die "pip upgrade failed"
+        "$PY" -m pip install -q -e "$ROOT[dev]" >&2 || die "pip install failed"
+        echo "$want" > "$stamp"
+    fi
+}
+
+# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+    local port=$1 name=$2 tries=${3:-150}
+    while ! port_open "$port"; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || die "$name did not open port $port (see its log under .local/)"
+        sleep 0.1
+    done
+}
+
+# pid_alive PIDFILE MATCH: the pid in PIDFILE runs and its command line contains MATCH,
+# so a recycled pid never passes for ours.
+pid_alive() {
+    local file=$1 match=$2 pid
+    [ -f "$file" ] || return 1
+    pid="$(head -n1 "$file" 2>/dev/null)"
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$match"
+}
+
+# stop_pid PIDFILE MATCH NAME: TERM the process we started, KILL after 15 s.
+stop_pid() {
+    local file=$1 match=$2 name=$3 pid i
+    if pid_alive "$file" "$match"; then
+        pid="$(head -n1 "$file")"
+        say "stopping $name (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 150); do
+            [ -d "/proc/$pid" ] || break
+            sleep 0.1
+        done
+        if [ -d "/proc/$pid" ]; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$file"
+}

@@ -1,0 +1,44 @@
+# Environment of a local stack profile. Sourced by the stack scripts.
+# `dev` is what `make up` runs (the settings' defaults match it); `test` is a
+# second, throw-away stack on other ports that `make test` starts and stops,
+# so the suite never touches a running dev stack.
+# shellcheck shell=bash
+
+load_profile() {
+    local profile=$1 off
+    case "$profile" in
+        dev) off=0 ;;
+        test) off=100 ;;
+        *) die "unknown profile '$profile' (dev or test)" ;;
+    esac
+    export STACK_PROFILE="$profile"
+    export STACK_DIR="$ROOT/.local/$profile"
+    export PG_DIRECTORY_PORT=$((5440 + off))
+    export PG_SHARD_PORTS="$((5441 + off)) $((5442 + off))"
+    export REDIS_PORT=$((6390 + off))
+    export MEMCACHED_PORT=$((11220 + off))
+    export S3_PORT=$((9100 + off))
+    export APP_PORT=${APP_PORT:-$((8000 + off))}
+
+    export DIRECTORY_DATABASE_URL="postgresql://photoshare@127.0.0.1:$PG_DIRECTORY_PORT/photoshare_directory"
+    local urls="" i=1 p
+    for p in $PG_SHARD_PORTS; do
+        urls="${urls:+$urls,}shard$i=postgresql://photoshare@127.0.0.1:$p/photoshare_shards"
+        i=$((i + 1))
+    done
+    export SHARD_DATABASE_URLS="$urls"
+    export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+    export MEMCACHED_LOCATION="127.0.0.1:$MEMCACHED_PORT"
+    export S3_ENDPOINT_URL="http://127.0.0.1:$S3_PORT"
+    export S3_BUCKET=${S3_BUCKET:-photos}
+    export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
+    export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local-secret}
+    export AWS_REGION=${AWS_REGION:-us-east-1}
+    if [ "$profile" = test ]; then
+        export DJANGO_SETTINGS_MODULE=backend.settings.test
+        export LOGICAL_SHARDS=${LOGICAL_SHARDS:-512}
+    else
+        export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-backend.settings.local}
+        export LOGICAL_SHARDS=${LOGICAL_SHARDS:-512}
+    fi
+}

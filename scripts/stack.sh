@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Starts and stops the local stack: PostgreSQL (directory + physical shards),
+# Redis, Memcached, an S3 server (moto), Dramatiq workers and gunicorn.
+# Everything listens on 127.0.0.1, keeps its data, logs and pid files under
+# .local/<profile>/, and is stopped by the pid we recorded, never by name.
+#
+#   scripts/stack.sh [--profile dev|test] up        start (idempotent), migrate, [seed]
+#   scripts/stack.sh [--profile dev|test] servers   start the data servers only
+#   scripts/stack.sh [--profile dev|test] migrate   migrate the directory and every shard
+#   scripts/stack.sh [--profile dev|test] app       start Dramatiq workers and gunicorn
+#   scripts/stack.sh [--profile dev|test] down      stop what `up` started
+#   scripts/stack.sh [--profile dev|test] status    what runs
+#   scripts/stack.sh [--profile dev|test] env       print the profile's environment
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/profile.sh"
+
+PROFILE=dev
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --profile) PROFILE=$2; shift 2 ;;
+        --profile=*) PROFILE=${1#*=}; shift ;;
+        *) break ;;
+    esac
+done
+CMD=${1:-up}
+load_profile "$PROFILE"
+RUN="$STACK_DIR/run"
+LOG="$STACK_DIR/log"
+
+# PostgreSQL refuses to run as root: as root we run it as an unprivileged user.
+pg_user() {
+    if ! is_root; then id -un; return; fi
+    if id postgres >/dev/null 2>&1; then echo postgres; return; fi
+    id photoshare >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin photoshare
+    echo photoshare
+}
+
+as_pg() {
+    if is_root; then runuser -u "$PGUSER_OS" -- "$@"; else "$@"; fi
+}
+
+# The data directory must be reachable by the PostgreSQL user. A checkout under
+# a private home (e.g. /root) is not, so the cluster then lives in /var/tmp and
+# .local/<profile>/pg is a link to it.
+pg_root() {
+    local dir="$STACK_DIR/pg"
+    if [ -L "$dir" ] || [ -d "$dir" ]; then echo "$dir"; return; fi
+    mkdir -p "$STACK_DIR"
+    if is_root && ! runuser -u "$PGUSER_OS" -- test -x "$STACK_DIR"; then
+        local alt
+        alt="/var/tmp/photoshare-$(echo "$STACK_DIR" | sha256sum | cut -c1-12)"
+        mkdir -p "$alt"
+        ln -s "$alt" "$dir"
+    else
+        mkdir -p "$dir"
+    fi
+    echo "$dir"
+}
+
+start_pg() {
+    local name=$1 port=$2 db=$3 data
+    data="$(pg_root)/$name"
+    if [ -f "$data/postmaster.pid" ] && pid_alive_pg "$data"; then
+        say "postgres $name already running on $port"
+    else
+        if [ ! -f "$data/PG_VERSION" ]; then
+            say "initdb $name"
+            mkdir -p "$data"
+            is_root && chown -R "$PGUSER_OS" "$(pg_root)/" "$data"
+            as_pg "$PGBIN/initdb" -D "$data" -U photoshare --auth=trust -E UTF8 \
+                --locale=C.UTF-8 >"$LOG/pg-$name-initdb.log" 2>&1 \
+                || as_pg "$PGBIN/initdb" -D "$data" -U photoshare --auth=trust -E UTF8 \
+                    >"$LOG/pg-$name-initdb.log" 2>&1 \
+                || die "initdb failed, see $LOG/pg-$name-initdb.log"
+            cat >> "$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = ''
+max_connections = 300
+shared_buffers = 128MB
+fsync = ${PG_FSYNC:-off}
+synchronous_commit = off
+full_page_writes = off
+max_locks_per_transaction = 1024
+log_min_messages = warning
+CONF
+        fi
+        touch "$LOG/pg-$name.log"
+        is_root && chown "$PGUSER_OS" "$LOG/pg-$name.log"
+        say "starting postgres $name on 127.0.0.1:$port"
+        as_pg "$PGBIN/pg_ctl" -D "$data" -l "$LOG/pg-$name.log" -w -t 60 start >/dev/null \
+            || die "postgres $name failed to start, see $LOG/pg-$name.log"
+    fi
+    head -n1 "$data/postmaster.pid" > "$RUN/pg-$name.pid"
+    if ! "$PSQL" -h 127.0.0.1 -p "$port" -U photoshare -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+        "$PSQL" -h 127.0.0.1 -p "$port" -U photoshare -d postgres -qc "CREATE DATABASE $db" >/dev/null
+    fi
+}
+
+pid_alive_pg() { pid_file_is "$1/postmaster.pid" postgres; }
+pid_file_is() {
+    local pid
+    pid="$(head -n1 "$1" 2>/dev/null)" || return 1
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "$2"
+}
+
+# spawn NAME MATCH CMD...: start CMD detached, record its pid in run/NAME.pid.
+spawn() {
+    local name=$1 match=$2; shift 2
+    if pid_alive "$RUN/$name.pid" "$match"; then
+        say "$name already running (pid $(cat "$RUN/$name.pid"))"
+        return
+    fi
+    say "starting $name"
+    setsid "$@" >>"$LOG/$name.log" 2>&1 < /dev/null &
+    echo $! > "$RUN/$name.pid"
+}
+
+start_servers() {
+    mkdir -p "$RUN" "$LOG"
+    PGBIN="$(pg_bindir)" || die "PostgreSQL server binaries not found"
+    PSQL="$PGBIN/psql"
+    PGUSER_OS="$(pg_user)"
+    start_pg directory "$PG_DIRECTORY_PORT" photoshare_directory
+    local i=1 p
+    for p in $PG_SHARD_PORTS; do
+        start_pg "shard$i" "$p" photoshare_shards
+        i=$((i + 1))
+    done
+
+    spawn redis redis-server redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
+        --dir "$STACK_DIR" --save '' --appendonly no --protected-mode yes
+    local mc_user=()
+    is_root && mc_user=(-u "$PGUSER_OS")
+    spawn memcached memcached memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 128 "${mc_user[@]}"
+    spawn s3 moto_server "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT"
+    wait_port "$REDIS_PORT" redis
+    wait_port "$MEMCACHED_PORT" memcached
+    wait_port "$S3_PORT" "S3 server"
+}
+
+migrate() {
+    say "migrating the directory database"
+    "$PY" "$ROOT/manage.py" migrate --noinput -v 0
+    say "creating and migrating logical shards"
+    "$PY" "$ROOT/manage.py" migrate_shards
+    "$PY" "$ROOT/manage.py" ensure_bucket
+}
+
+start_app() {
+    spawn worker dramatiq "$VENV/bin/dramatiq" backend.worker \
+        --processes "${DRAMATIQ_PROCESSES:-1}" --threads "${DRAMATIQ_THREADS:-4}"
+    spawn gunicorn gunicorn "$VENV/bin/gunicorn" backend.asgi:application \
+        -k uvicorn_worker.UvicornWorker -b "127.0.0.1:$APP_PORT" \
+        -w "${WEB_CONCURRENCY:-2}" --graceful-timeout 5 --timeout 60
+    wait_port "$APP_PORT" gunicorn 300
+}
+
+stop_all() {
+    stop_pid "$RUN/gunicorn.pid" gunicorn gunicorn
+    stop_pid "$RUN/worker.pid" dramatiq "dramatiq workers"
+    stop_pid "$RUN/s3.pid" moto_server "S3 server"
+    stop_pid "$RUN/memcached.pid" memcached memcached
+    stop_pid "$RUN/redis.pid" redis-server redis
+    local f
+    for f in "$RUN"/pg-*.pid; do
+        [ -e "$f" ] || continue
+        stop_pid "$f" postgres "$(basename "$f" .pid)"
+    done
+}
+
+status() {
+    local f name
+    for f in "$RUN"/*.pid; do
+        [ -e "$f" ] || continue
+        name="$(basename "$f" .pid)"
+        if [ -d "/proc/$(head -n1 "$f")" ]; then echo "$name: running (pid $(head -n1 "$f"))"
+        else echo "$name: stopped"; fi
+    done
+}
+
+case "$CMD" in
+    up)
+        ensure_system_packages
+        ensure_venv
+        start_servers
+        cd "$ROOT"
+        migrate
+        if [ "$PROFILE" = dev ]; then "$PY" manage.py seed_demo; fi
+        start_app
+        say "stack '$PROFILE' is up"
+        echo "GraphiQL: http://127.0.0.1:$APP_PORT/graphql"
+        ;;
+    servers)
+        ensure_system_packages
+        ensure_venv
+        start_servers
+        ;;
+    migrate) cd "$ROOT"; migrate ;;
+    app) start_app ;;
+    down) stop_all ;;
+    status) status ;;
+    env)
+        for v in $(compgen -e | grep -E '^(STACK_|PG_|DIRECTORY_|SHARD_|REDIS_|MEMCACHED_|S3_|AWS_|APP_PORT|DJANGO_SETTINGS_MODULE|LOGICAL_SHARDS)'); do
+            printf 'export %s=%q\n' "$v" "${!v}"
+        done
+        ;;
+    *) die "usage: scripts/stack.sh [--profile dev|test] up|servers|migrate|app|down|status|env" ;;
+esac
