@@ -1,0 +1,40 @@
+"""The typed per-request context: viewer, token and the request's loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from django.http import HttpRequest, HttpResponse
+from strawberry.types import Info as StrawberryInfo
+
+from backend.errors import NotAuthenticated
+from backend.graph.loaders import BaseLoader
+
+L = TypeVar("L", bound=BaseLoader[Any, Any])
+
+
+@dataclass
+class Context:
+    request: HttpRequest
+    response: HttpResponse
+    viewer_id: int | None = None
+    token: str | None = None
+    _loaders: dict[type[Any], Any] = field(default_factory=dict)
+
+    def loader(self, cls: type[L]) -> L:
+        """This request's instance of loader `cls` (created on first use)."""
+        instance = self._loaders.get(cls)
+        if instance is None:
+            instance = self._loaders[cls] = cls(self)
+        return cast(L, instance)
+
+    def require_viewer(self) -> int:
+        if self.viewer_id is None:
+            if self.token is not None:
+                raise NotAuthenticated("the token is invalid or has been revoked")
+            raise NotAuthenticated("sign in first: send Authorization: Bearer <token>")
+        return self.viewer_id
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,50 @@
+"""Turning exceptions into GraphQL errors with a stable `extensions.code`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from graphql import GraphQLError
+from psycopg_pool import PoolTimeout
+
+from backend.errors import AppError
+
+log = logging.getLogger("backend.graph")
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,
+    PoolTimeout,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    out: dict[str, Any] = {"message": error.message}
+    if error.path:
+        out["path"] = error.path
+    if error.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if isinstance(original, AppError):
+        out["message"] = original.message
+        code = original.code
+    elif original is None:
+        # Parse and validation errors: the query itself is at fault.
+        depth = "exceeds maximum operation depth" in error.message
+        code = "QUERY_TOO_COMPLEX" if depth else "BAD_USER_INPUT"
+    elif isinstance(original, UNAVAILABLE_ERRORS):
+        out["message"] = "a backend service is unavailable, try again"
+        code = "UNAVAILABLE"
+    else:
+        out["message"] = "internal server error"
+        code = "INTERNAL_SERVER_ERROR"
+    out["extensions"] = {"code": code}
+    return out
+
+
+def should_log(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, AppError)

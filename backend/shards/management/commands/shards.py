@@ -1,0 +1,99 @@
+"""Operator CLI for the shard fleet: status, decode, move, check."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from backend.shards import topology
+from backend.shards.ids import decode_id
+from backend.shards.inspect import check, server_status
+from backend.shards.moves import MoveError, move_shard
+
+
+class Command(BaseCommand):
+    help = "Inspect and operate the logical shards: status | decode ID | move | check"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        status = sub.add_parser("status", help="physical servers, their logical shards, row counts")
+        status.add_argument("--json", action="store_true", help="machine-readable output")
+        decode = sub.add_parser("decode", help="time, shard and sequence of an ID (JSON)")
+        decode.add_argument("id", type=int)
+        move = sub.add_parser("move", help="move a logical shard to another physical server")
+        move.add_argument("--logical", type=int, required=True, help="logical shard number")
+        move.add_argument("--to", required=True, dest="target", help="physical server name")
+        move.add_argument("--json", action="store_true", help="print the report as JSON")
+        chk = sub.add_parser("check", help="every schema on exactly its mapped server, migrated")
+        chk.add_argument("--json", action="store_true", help="machine-readable output")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        getattr(self, f"do_{action}")(**options)
+
+    def do_status(self, **options: Any) -> None:
+        shard_map = topology.refresh(force=True)
+        servers = server_status(shard_map)
+        if options["json"]:
+            payload = {
+                "map_version": shard_map.version,
+                "logical_shards": shard_map.logical_count,
+                "servers": [asdict(s) for s in servers],
+            }
+            self.stdout.write(json.dumps(payload))
+            return
+        self.stdout.write(
+            f"map v{shard_map.version}: {shard_map.logical_count} logical shards "
+            f"on {len(servers)} physical servers"
+        )
+        self.stdout.write(f"{'server':<12} {'state':<12} {'logical':>8}  rows")
+        for s in servers:
+            state = "up" if s.reachable else "UNREACHABLE"
+            rows = ", ".join(f"{t}={n}" for t, n in s.rows.items()) or s.error or "-"
+            self.stdout.write(f"{s.name:<12} {state:<12} {len(s.logical_shards):>8}  {rows}")
+
+    def do_decode(self, **options: Any) -> None:
+        try:
+            decoded = decode_id(options["id"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        payload = decoded.as_dict()
+        try:
+            payload["server"] = topology.refresh().server_of(decoded.shard)
+        except topology.ShardMapError:
+            payload["server"] = None
+        self.stdout.write(json.dumps(payload))
+
+    def do_move(self, **options: Any) -> None:
+        def say(msg: str) -> None:
+            if not options["json"]:
+                self.stderr.write(f"  {msg}")
+
+        try:
+            report = move_shard(options["logical"], options["target"], progress=say)
+        except (MoveError, topology.ShardMapError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(asdict(report)))
+        else:
+            self.stdout.write(
+                f"moved shard_{report.logical:04d} {report.source} -> {report.target} "
+                f"({sum(report.rows.values())} rows, writes paused "
+                f"{report.write_pause_seconds}s, map v{report.map_version})"
+            )
+
+    def do_check(self, **options: Any) -> None:
+        shard_map = topology.refresh(force=True)
+        problems = check(shard_map)
+        if options["json"]:
+            self.stdout.write(json.dumps({"ok": not problems, "problems": problems}))
+        else:
+            for p in problems:
+                self.stdout.write(p)
+            if not problems:
+                self.stdout.write(f"ok: {shard_map.logical_count} logical shards in place")
+        if problems:
+            raise CommandError(f"{len(problems)} problem(s)")

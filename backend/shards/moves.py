@@ -1,0 +1,170 @@
+"""Moving a logical shard to another physical server, online.
+
+1. Create and migrate the schema on the target (empty).
+2. On the source, in one transaction: take the shard's ID lock, LOCK its
+   tables IN EXCLUSIVE MODE (reads go on, writes wait), copy every table to
+   the target with COPY, carry the ID sequence over, check row counts.
+3. Point the map at the target (the directory bumps the map version).
+4. Drop the source schema and commit. Writers that were waiting now fail on
+   the dropped schema, re-read the map and retry on the target
+   (backend.shards.routing), so nothing written is lost and writes pause only
+   while the copy runs.
+If anything fails before step 3, the source is untouched and the partial
+target copy is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from django.db import connections
+
+from backend.shards import db, topology
+from backend.shards.ids import schema_name
+from backend.shards.migrator import migrate_schema
+from backend.shards.sql import ID_LOCK_CLASS
+
+log = logging.getLogger(__name__)
+
+
+class MoveError(RuntimeError):
+    pass
+
+
+@dataclass
+class MoveReport:
+    logical: int
+    source: str
+    target: str
+    rows: dict[str, int] = field(default_factory=dict)
+    write_pause_seconds: float = 0.0
+    seconds: float = 0.0
+    map_version: int = 0
+
+
+def _connect(server: str) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(db.conninfo(server), autocommit=False)
+
+
+def data_tables(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> 'django_migrations'"
+        " ORDER BY tablename",
+        [schema],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def schema_exists(server: str, schema: str) -> bool:
+    return bool(
+        db.execute(server, "SELECT 1 AS ok FROM pg_namespace WHERE nspname = %s", [schema])
+    )
+
+
+def move_shard(
+    logical: int,
+    target: str,
+    *,
+    lock_timeout_s: float = 30.0,
+    progress: Callable[[str], None] | None = None,
+) -> MoveReport:
+    """Move logical shard `logical` to physical server `target`."""
+    say = progress or (lambda _msg: None)
+    started = time.monotonic()
+    shard_map = topology.refresh(force=True)
+    source = shard_map.server_of(logical)
+    if target not in db.servers():
+        raise MoveError(f"unknown server {target!r}; servers: {', '.join(db.servers())}")
+    if source == target:
+        raise MoveError(f"shard {logical} is already on {target}")
+    schema = schema_name(logical)
+    report = MoveReport(logical=logical, source=source, target=target)
+
+    say(f"preparing {schema} on {target}")
+    if schema_exists(target, schema):
+        # A copy left by an earlier failed move: the map does not point at it.
+        db.execute(target, f"DROP SCHEMA {schema} CASCADE")
+    try:
+        migrate_schema(target, logical)
+    finally:
+        connections[target].close()
+
+    src = _connect(source)
+    dst = _connect(target)
+    switched = False
+    try:
+        src.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+        src.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ID_LOCK_CLASS, logical])
+        tables = data_tables(src, schema)
+        if tables:
+            say(f"locking {len(tables)} tables for writes")
+            names = ", ".join(f'{schema}."{t}"' for t in tables)
+            src.execute(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
+        pause_started = time.monotonic()
+        for t in tables:
+            say(f"copying {schema}.{t}")
+            report.rows[t] = _copy_table(src, dst, schema, t)
+        last = src.execute(f"SELECT nextval('{schema}.id_seq')").fetchone()
+        assert last is not None
+        dst.execute(
+            f"SELECT setval('{schema}.id_seq', %s + current_setting('max_connections')::bigint + 1)",
+            [int(str(last[0]))],
+        )
+        dst.commit()
+        for t in tables:
+            count = dst.execute(f'SELECT count(*) FROM {schema}."{t}"').fetchone()
+            if count is None or count[0] != report.rows[t]:
+                raise MoveError(f"{schema}.{t}: copied {report.rows[t]} rows, target has {count}")
+        dst.commit()
+        report.map_version = topology.set_placement(logical, target)
+        switched = True
+        say(f"map v{report.map_version}: {schema} -> {target}; dropping the old copy")
+        src.execute(f"DROP SCHEMA {schema} CASCADE")
+        src.commit()
+        report.write_pause_seconds = round(time.monotonic() - pause_started, 3)
+    except BaseException:
+        src.rollback()
+        dst.rollback()
+        if not switched:
+            db.execute(target, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        raise
+    finally:
+        src.close()
+        dst.close()
+    topology.refresh(force=True)
+    report.seconds = round(time.monotonic() - started, 3)
+    log.info("moved %s from %s to %s: %s", schema, source, target, report.rows)
+    return report
+
+
+def _copy_table(
+    src: psycopg.Connection[tuple[object, ...]],
+    dst: psycopg.Connection[tuple[object, ...]],
+    schema: str,
+    table: str,
+) -> int:
+    cols = [
+        str(r[0])
+        for r in src.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+            " AND NOT attisdropped ORDER BY attnum",
+            [f'{schema}."{table}"'],
+        ).fetchall()
+    ]
+    col_list = ", ".join(f'"{c}"' for c in cols)
+    rows = 0
+    with (
+        src.cursor().copy(
+            f'COPY (SELECT {col_list} FROM {schema}."{table}") TO STDOUT (FORMAT BINARY)'
+        ) as out,
+        dst.cursor().copy(f'COPY {schema}."{table}" ({col_list}) FROM STDIN (FORMAT BINARY)') as inp,
+    ):
+        for chunk in out:
+            inp.write(chunk)
+    count = src.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()
+    rows = int(str(count[0])) if count else 0
+    return rows

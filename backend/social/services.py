@@ -1,0 +1,133 @@
+"""Writes for accounts: sign-up, log-in, tokens."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+import psycopg
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError
+
+from backend.errors import InvalidInput, NotAuthenticated
+from backend.shards import routing, topology
+from backend.shards.ids import shard_of
+from backend.social.models import Account, AuthToken, Profile
+from backend.social.selectors import get_account_by_username, token_hash
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+PASSWORD_MAX_LENGTH = 128
+BAD_CREDENTIALS = "invalid username or password"
+
+# Hashed once so that an unknown username costs the same time as a wrong password.
+_DUMMY_HASH: str | None = None
+
+
+def check_username(username: str) -> str:
+    if not USERNAME_RE.fullmatch(username):
+        raise InvalidInput(
+            "username must be 1-30 characters of letters, digits, '.' and '_'"
+        )
+    return username
+
+
+def check_new_password(password: str) -> str:
+    if len(password) < settings.PASSWORD_MIN_LENGTH:
+        raise InvalidInput(f"password must be at least {settings.PASSWORD_MIN_LENGTH} characters")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidInput(f"password must be at most {PASSWORD_MAX_LENGTH} characters")
+    return password
+
+
+def check_email(email: str | None) -> str:
+    email = (email or "").strip()
+    if not email:
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput("email address is not valid") from None
+    return email
+
+
+async def _create_profile(logical: int) -> int:
+    async def insert(conn: psycopg.AsyncConnection[Any], schema: str) -> int:
+        cur = await conn.execute(
+            f'INSERT INTO {schema}."{Profile._meta.db_table}" (full_name, bio, is_private) '
+            "VALUES ('', '', false) RETURNING user_id"
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return int(row["user_id"])
+
+    return await routing.awrite(logical, insert)
+
+
+async def _delete_profile(user_id: int) -> None:
+    await routing.aquery(
+        shard_of(user_id),
+        f'DELETE FROM {{schema}}."{Profile._meta.db_table}" WHERE user_id = %s',
+        [user_id],
+    )
+
+
+async def do_issue_token(*, account_id: int) -> str:
+    """Create a bearer token for the account; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    await AuthToken.objects.acreate(key_hash=token_hash(token), account_id=account_id)
+    return token
+
+
+async def do_sign_up(*, username: str, password: str, email: str | None) -> tuple[Account, str]:
+    """Create an account on a random logical shard and return it with a token.
+
+    The profile row is written first (it mints the user ID on the shard), then
+    the directory row; if the directory refuses the username, the profile is
+    removed again, so a failed sign-up leaves nothing behind.
+    """
+    check_username(username)
+    check_new_password(password)
+    email = check_email(email)
+    if await get_account_by_username(username) is not None:
+        raise InvalidInput(f"username {username!r} is taken")
+    shard_map = await topology.aget_map()
+    logical = secrets.randbelow(shard_map.logical_count)
+    password_hash = await sync_to_async(make_password, thread_sensitive=False)(password)
+    user_id = await _create_profile(logical)
+    try:
+        account = await Account.objects.acreate(
+            id=user_id, username=username, email=email, password=password_hash
+        )
+    except IntegrityError:
+        await _delete_profile(user_id)
+        raise InvalidInput(f"username {username!r} is taken") from None
+    except BaseException:
+        await _delete_profile(user_id)
+        raise
+    return account, await do_issue_token(account_id=account.id)
+
+
+async def do_log_in(*, username: str, password: str) -> tuple[Account, str]:
+    """Check credentials; the same error for an unknown user and a wrong password."""
+    global _DUMMY_HASH
+    account = await get_account_by_username(username) if USERNAME_RE.fullmatch(username) else None
+    if account is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = await sync_to_async(make_password, thread_sensitive=False)("x")
+        await sync_to_async(check_password, thread_sensitive=False)(password, _DUMMY_HASH)
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    ok = await sync_to_async(check_password, thread_sensitive=False)(password, account.password)
+    if not ok:
+        raise NotAuthenticated(BAD_CREDENTIALS)
+    return account, await do_issue_token(account_id=account.id)
+
+
+async def do_log_out(*, token: str) -> bool:
+    """Revoke one token; True when it existed."""
+    deleted, _ = await AuthToken.objects.filter(key_hash=token_hash(token)).adelete()
+    return deleted > 0

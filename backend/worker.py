@@ -1,0 +1,17 @@
+"""Dramatiq entry point: `dramatiq backend.worker`.
+
+Sets Django up, configures the Redis broker and imports every domain's
+tasks module so their actors are registered.
+"""
+
+from __future__ import annotations
+
+import os
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
+django.setup()
+
+from backend import queue  # noqa: E402,F401  (sets the broker)
+from backend import tasks  # noqa: E402,F401
