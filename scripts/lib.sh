@@ -85,13 +85,13 @@ pid_alive() {
     tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$match"
 }
 
-# stop_pid PIDFILE MATCH NAME: TERM the process we started, KILL after 15 s.
+# stop_pid PIDFILE MATCH NAME [SIGNAL]: signal (TERM) the process we started, KILL after 15 s.
 stop_pid() {
-    local file=$1 match=$2 name=$3 pid i
+    local file=$1 match=$2 name=$3 sig=${4:-TERM} pid i
     if pid_alive "$file" "$match"; then
         pid="$(head -n1 "$file")"
         say "stopping $name (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
+        kill "-$sig" "$pid" 2>/dev/null || true
         for i in $(seq 150); do
             [ -d "/proc/$pid" ] || break
             sleep 0.1

@@ -167,7 +167,8 @@ stop_all() {
     local f
     for f in "$RUN"/pg-*.pid; do
         [ -e "$f" ] || continue
-        stop_pid "$f" postgres "$(basename "$f" .pid)"
+        # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients.
+        stop_pid "$f" postgres "$(basename "$f" .pid)" INT
     done
 }
 

@@ -3,7 +3,9 @@
     | 41 bits: ms since EPOCH | 13 bits: logical shard | 10 bits: sequence |
 
 IDs sort by creation time and name their logical shard, so routing an ID needs
-no lookup. 41 bits of milliseconds last 69 years from the epoch (until 2093).
+no lookup. PostgreSQL's bigint is signed, so an ID must stay below 2**63: the
+41-bit time field is usable up to 2**40 - 1 ms, 34.8 years from the epoch
+(until 2058-10); past that the top bit would make IDs negative.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ SEQUENCE_BITS = 10
 MAX_LOGICAL_SHARDS = 1 << SHARD_BITS  # 8192
 SEQUENCE_MASK = (1 << SEQUENCE_BITS) - 1
 SHARD_MASK = (1 << SHARD_BITS) - 1
-MAX_TIME_MS = (1 << TIME_BITS) - 1
+# The top time bit would set the sign bit of a signed bigint: never used.
+MAX_TIME_MS = (1 << (TIME_BITS - 1)) - 1
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,23 @@
+# The two commands a newcomer needs: `make up` and `make test`.
+.PHONY: up down status test lint bench schema
+
+up:  ## start the local stack with demo data; prints the GraphiQL URL
+	scripts/stack.sh up
+
+down:  ## stop what `make up` started (by pid)
+	scripts/stack.sh down
+
+status:
+	scripts/stack.sh status
+
+test:  ## the whole suite against a fresh throw-away stack
+	scripts/test.sh
+
+lint:  ## ruff + mypy through pre-commit
+	scripts/lint.sh
+
+bench:  ## benchmarks (JSON) against a throw-away stack
+	scripts/bench.sh
+
+schema:  ## regenerate schema.graphql
+	scripts/stack.sh env >/dev/null && .venv/bin/python manage.py print_schema --write

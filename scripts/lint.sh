@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `make lint`: ruff and mypy through pre-commit (hooks run from .venv, no network).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ensure_venv
+cd "$ROOT"
+"$VENV/bin/pre-commit" run --all-files

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make test`: a fresh throw-away stack (profile `test`, its own ports and
+# .local/test/), the whole suite against it, and the stack stopped afterwards
+# (by pid) whatever the outcome.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+STACK="$ROOT/scripts/stack.sh"
+
+"$STACK" --profile test down >/dev/null 2>&1 || true
+rm -rf "$ROOT/.local/test"
+cleanup() { "$STACK" --profile test down >&2 || true; }
+trap cleanup EXIT
+"$STACK" --profile test up
+eval "$("$STACK" --profile test env)"
+
+cd "$ROOT"
+say "running the suite (parallel part)"
+"$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" -m "not serial" "$@"
+say "running the suite (serial part: stops and moves servers' data)"
+"$VENV/bin/python" -m pytest -m serial "$@"

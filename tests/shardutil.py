@@ -1,0 +1,27 @@
+"""Helpers for tests that talk to shard schemas directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from backend.shards import db, topology
+from backend.shards.ids import schema_name
+
+
+def logical_on(server: str, *, index: int = 0) -> int:
+    return topology.refresh(force=True).shards_on(server)[index]
+
+
+def shard_conn(logical: int) -> psycopg.Connection[Any]:
+    server = topology.refresh(force=True).server_of(logical)
+    return psycopg.connect(db.conninfo(server), autocommit=True)
+
+
+def fetch_ids(conn: psycopg.Connection[Any], sql: str) -> list[int]:
+    return [int(r[0]) for r in conn.execute(sql).fetchall()]
+
+
+def schema(logical: int) -> str:
+    return schema_name(logical)

@@ -1,0 +1,45 @@
+"""Stopping a physical shard server turns /readyz to 503, naming it (serial)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.serial
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _stop_postgres(name: str) -> None:
+    pid = int((Path(os.environ["STACK_DIR"]) / "run" / f"pg-{name}.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGINT)  # fast shutdown of the postmaster we started
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists():
+        assert time.monotonic() < deadline, f"postgres {name} did not stop"
+        time.sleep(0.1)
+
+
+def test_readyz_names_a_stopped_shard_server(live_url):
+    victim = os.environ["SHARD_DATABASE_URLS"].split(",")[-1].split("=")[0]
+    _stop_postgres(victim)
+    try:
+        response = httpx.get(f"{live_url}/readyz", timeout=15)
+        body = response.json()
+        assert response.status_code == 503
+        assert body["failed"] == [victim]
+        assert body["checks"][victim]["ok"] is False
+        assert body["checks"]["directory"]["ok"] is True
+    finally:
+        subprocess.run(
+            [str(ROOT / "scripts" / "stack.sh"), "--profile", os.environ["STACK_PROFILE"], "servers"],
+            check=True,
+            capture_output=True,
+        )
+    response = httpx.get(f"{live_url}/readyz", timeout=15)
+    assert response.status_code == 200, response.text
