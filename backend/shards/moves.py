@@ -1,8 +1,9 @@
 """Moving a logical shard to another physical server, online.
 
 1. Create and migrate the schema on the target (empty).
-2. On the source, in one transaction: take the shard's ID lock, LOCK its
-   tables IN EXCLUSIVE MODE (reads go on, writes wait), copy every table to
+2. On the source, in one transaction: LOCK the shard's tables IN EXCLUSIVE
+   MODE (reads go on, writes wait), then take its ID lock (no sequence jumps
+   or ID batches), copy every table to
    the target with COPY, carry the ID sequence over, check row counts.
 3. Point the map at the target (the directory bumps the map version).
 4. Drop the source schema and commit. Writers that were waiting now fail on
@@ -98,12 +99,14 @@ def move_shard(
     switched = False
     try:
         src.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
-        src.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ID_LOCK_CLASS, logical])
         tables = data_tables(src, schema)
         if tables:
             say(f"locking {len(tables)} tables for writes")
             names = ", ".join(f'{schema}."{t}"' for t in tables)
             src.execute(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
+        # After the table locks: an INSERT holding its table lock may be waiting
+        # in next_id() for this advisory lock; taking it first would deadlock.
+        src.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ID_LOCK_CLASS, logical])
         pause_started = time.monotonic()
         for t in tables:
             say(f"copying {schema}.{t}")
