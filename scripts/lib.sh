@@ -75,13 +75,21 @@ wait_port() {
     done
 }
 
+# proc_running PID: the process exists and is not a zombie (an exited child
+# nobody reaped yet, e.g. a postmaster whose parent pg_ctl is gone).
+proc_running() {
+    local state
+    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
 # pid_alive PIDFILE MATCH: the pid in PIDFILE runs and its command line contains MATCH,
 # so a recycled pid never passes for ours.
 pid_alive() {
     local file=$1 match=$2 pid
     [ -f "$file" ] || return 1
     pid="$(head -n1 "$file" 2>/dev/null)"
-    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+    [ -n "$pid" ] && proc_running "$pid" || return 1
     tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$match"
 }
 
@@ -93,10 +101,10 @@ stop_pid() {
         say "stopping $name (pid $pid)"
         kill "-$sig" "$pid" 2>/dev/null || true
         for i in $(seq 150); do
-            [ -d "/proc/$pid" ] || break
+            proc_running "$pid" || break
             sleep 0.1
         done
-        if [ -d "/proc/$pid" ]; then
+        if proc_running "$pid"; then
             kill -KILL "$pid" 2>/dev/null || true
         fi
     fi

@@ -99,12 +99,7 @@ CONF
     fi
 }
 
-pid_alive_pg() { pid_file_is "$1/postmaster.pid" postgres; }
-pid_file_is() {
-    local pid
-    pid="$(head -n1 "$1" 2>/dev/null)" || return 1
-    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "$2"
-}
+pid_alive_pg() { pid_alive "$1/postmaster.pid" postgres; }
 
 # spawn NAME MATCH CMD...: start CMD detached, record its pid in run/NAME.pid.
 spawn() {
@@ -177,7 +172,7 @@ status() {
     for f in "$RUN"/*.pid; do
         [ -e "$f" ] || continue
         name="$(basename "$f" .pid)"
-        if [ -d "/proc/$(head -n1 "$f")" ]; then echo "$name: running (pid $(head -n1 "$f"))"
+        if proc_running "$(head -n1 "$f")"; then echo "$name: running (pid $(head -n1 "$f"))"
         else echo "$name: stopped"; fi
     done
 }
