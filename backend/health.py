@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import psycopg
@@ -27,8 +27,12 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 def _conninfo(alias: str) -> str:
     s = connections.settings[alias]
     return psycopg.conninfo.make_conninfo(
-        host=s["HOST"], port=s["PORT"], dbname=s["NAME"], user=s["USER"],
-        password=s["PASSWORD"] or None, connect_timeout=int(CHECK_TIMEOUT),
+        host=s["HOST"],
+        port=s["PORT"],
+        dbname=s["NAME"],
+        user=s["USER"],
+        password=s["PASSWORD"] or None,
+        connect_timeout=int(CHECK_TIMEOUT),
     )
 
 
@@ -42,17 +46,20 @@ def _postgres(alias: str) -> Callable[[], Awaitable[None]]:
 
 
 async def _redis() -> None:
-    client = aioredis.from_url(settings.REDIS_URL, socket_timeout=CHECK_TIMEOUT,
-                               socket_connect_timeout=CHECK_TIMEOUT)
+    client = aioredis.from_url(
+        settings.REDIS_URL, socket_timeout=CHECK_TIMEOUT, socket_connect_timeout=CHECK_TIMEOUT
+    )
     async with client:
         await client.ping()
 
 
 def _memcached_sync() -> None:
-    for location in settings.CACHES["default"]["LOCATION"]:
+    cache = cast(dict[str, Any], settings.CACHES["default"])
+    for location in cache["LOCATION"]:
         host, _, port = location.rpartition(":")
-        client = MemcacheClient((host, int(port)), connect_timeout=CHECK_TIMEOUT,
-                                timeout=CHECK_TIMEOUT)
+        client = MemcacheClient(
+            (host, int(port)), connect_timeout=CHECK_TIMEOUT, timeout=CHECK_TIMEOUT
+        )
         try:
             client.version()
         finally:
@@ -60,15 +67,16 @@ def _memcached_sync() -> None:
 
 
 def _s3_sync() -> None:
-    opts = settings.STORAGES["default"]["OPTIONS"]
+    opts = cast(dict[str, Any], cast(dict[str, Any], settings.STORAGES["default"])["OPTIONS"])
     client = boto3.client(
         "s3",
         endpoint_url=opts["endpoint_url"],
         aws_access_key_id=opts["access_key"],
         aws_secret_access_key=opts["secret_key"],
         region_name=opts["region_name"],
-        config=Config(connect_timeout=CHECK_TIMEOUT, read_timeout=CHECK_TIMEOUT,
-                      retries={"max_attempts": 1}),
+        config=Config(
+            connect_timeout=CHECK_TIMEOUT, read_timeout=CHECK_TIMEOUT, retries={"max_attempts": 1}
+        ),
     )
     client.head_bucket(Bucket=opts["bucket_name"])
 
@@ -96,7 +104,9 @@ async def _run(check: Callable[[], Awaitable[None]]) -> dict[str, Any]:
 
 async def readyz(request: HttpRequest) -> JsonResponse:
     named = checks()
-    results = dict(zip(named, await asyncio.gather(*(_run(c) for c in named.values())), strict=True))
+    results = dict(
+        zip(named, await asyncio.gather(*(_run(c) for c in named.values())), strict=True)
+    )
     failed = sorted(name for name, r in results.items() if not r["ok"])
     body = {"status": "unavailable" if failed else "ok", "failed": failed, "checks": results}
     return JsonResponse(body, status=503 if failed else 200)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import dramatiq
 from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
 
 broker = RedisBroker(
     url=settings.DRAMATIQ_BROKER_URL,

@@ -13,5 +13,5 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
 django.setup()
 
-from backend import queue  # noqa: E402,F401  (sets the broker)
-from backend import tasks  # noqa: E402,F401
+import backend.queue  # noqa: E402  (sets the broker)
+import backend.tasks  # noqa: E402,F401  (registers the actors)

@@ -43,7 +43,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     """HTTP client speaking to the ASGI application in this process."""
     from backend.asgi import application
 
-    transport = httpx.ASGITransport(app=application)
+    transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         yield c
 

@@ -95,7 +95,9 @@ async def test_short_password_and_bad_email_are_rejected(client, unique):
 
 async def test_log_in_is_case_insensitive_on_username(client, unique):
     await sign_up(client, f"Log_{unique}", password="the right password")
-    body = await gql(client, LOG_IN, {"username": f"lOG_{unique}", "password": "the right password"})
+    body = await gql(
+        client, LOG_IN, {"username": f"lOG_{unique}", "password": "the right password"}
+    )
     assert "errors" not in body, body
     assert body["data"]["logIn"]["user"]["username"] == f"Log_{unique}"
     viewer = await gql(client, VIEWER, token=body["data"]["logIn"]["token"])
@@ -112,14 +114,18 @@ async def test_wrong_password_and_unknown_user_get_the_same_error(client, unique
 
 async def test_log_out_revokes_only_that_token(client, unique):
     first = await sign_up(client, f"o_{unique}", password="the right password")
-    second = await gql(client, LOG_IN, {"username": f"o_{unique}", "password": "the right password"})
+    second = await gql(
+        client, LOG_IN, {"username": f"o_{unique}", "password": "the right password"}
+    )
     other_token = second["data"]["logIn"]["token"]
     out = await gql(client, "mutation { logOut }", token=first["token"])
     assert out == {"data": {"logOut": True}}
     assert (await gql(client, VIEWER, token=first["token"]))["data"]["viewer"] is None
     again = await gql(client, "mutation { logOut }", token=first["token"])
     assert error_codes(again) == ["UNAUTHENTICATED"]
-    assert (await gql(client, VIEWER, token=other_token))["data"]["viewer"]["username"] == f"o_{unique}"
+    assert (await gql(client, VIEWER, token=other_token))["data"]["viewer"][
+        "username"
+    ] == f"o_{unique}"
 
 
 async def test_anonymous_viewer_is_null_and_log_out_needs_a_token(client):

@@ -30,9 +30,7 @@ def test_layout_is_41_13_10_bits():
     assert (decoded.ms, decoded.shard, decoded.sequence) == ((1 << 40) - 1, 8191, 1023)
 
 
-@pytest.mark.parametrize(
-    "ms,shard,seq", [(0, 0, 1), (123456789, 4095, 0), (2**40 - 1, 8191, 1023)]
-)
+@pytest.mark.parametrize("ms,shard,seq", [(0, 0, 1), (123456789, 4095, 0), (2**40 - 1, 8191, 1023)])
 def test_encode_decode_round_trip(ms, shard, seq):
     value = encode_id(ms=ms, shard=shard, sequence=seq)
     decoded = decode_id(value)
@@ -99,7 +97,8 @@ def test_a_million_ids_from_one_statement_are_unique_and_increasing():
     with shard_conn(logical) as conn:
         single = _check_one_statement(
             conn,
-            f"SELECT {s}.next_id() AS id, ord FROM generate_series(1, {n}) WITH ORDINALITY AS g(x, ord)",
+            f"SELECT {s}.next_id() AS id, ord "
+            f"FROM generate_series(1, {n}) WITH ORDINALITY AS g(x, ord)",
             n,
         )
         batched = _check_one_statement(

@@ -45,7 +45,12 @@ def test_readyz_names_a_stopped_shard_server(live_url):
         assert body["checks"]["directory"]["ok"] is True
     finally:
         subprocess.run(
-            [str(ROOT / "scripts" / "stack.sh"), "--profile", os.environ["STACK_PROFILE"], "servers"],
+            [
+                str(ROOT / "scripts" / "stack.sh"),
+                "--profile",
+                os.environ["STACK_PROFILE"],
+                "servers",
+            ],
             check=True,
             capture_output=True,
         )

@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from pathlib import Path
+from typing import cast
 
 import redis
 
@@ -56,11 +57,11 @@ async def test_accounts_through_gunicorn(live, unique):
 async def test_dramatiq_worker_process_consumes_the_queue():
     nonce = uuid.uuid4().hex
     heartbeat.send(nonce)
-    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    client: redis.Redis = redis.Redis.from_url(os.environ["REDIS_URL"])
     for _ in range(100):
         value = client.get(heartbeat_key(nonce))
         if value is not None:
             break
         await asyncio.sleep(0.1)
     assert value is not None, "no Dramatiq worker ran the heartbeat actor within 10 s"
-    assert int(value) != os.getpid()
+    assert int(cast(bytes, value)) != os.getpid()

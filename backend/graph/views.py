@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from graphql import ExecutionResult
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from backend.graph.context import Context
 from backend.graph.errors import format_error
@@ -29,7 +29,9 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         viewer_id = await get_account_id_for_token(token) if token else None
         return Context(request=request, response=response, viewer_id=viewer_id, token=token)
 
-    async def process_result(self, request: HttpRequest, result: ExecutionResult) -> GraphQLHTTPResponse:
+    async def process_result(
+        self, request: HttpRequest, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         data: dict[str, Any] = {"data": result.data}
         if result.errors:
             data["errors"] = [format_error(e) for e in result.errors]

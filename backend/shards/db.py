@@ -98,16 +98,14 @@ def execute(server: str, sql: str, params: Sequence[Any] | dict[str, Any] = ()) 
     """Run one statement on `server` (autocommit) and return its rows."""
     with connection(server) as conn:
         stats.record(server)
-        cur = conn.execute(sql.encode(), params)  # type: ignore[arg-type]
+        cur = conn.execute(sql.encode(), params)
         return cur.fetchall() if cur.description else []
 
 
-async def aexecute(
-    server: str, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-) -> list[Row]:
+async def aexecute(server: str, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
     async with aconnection(server) as conn:
         stats.record(server)
-        cur = await conn.execute(sql.encode(), params)  # type: ignore[arg-type]
+        cur = await conn.execute(sql.encode(), params)
         return await cur.fetchall() if cur.description else []
 
 

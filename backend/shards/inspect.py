@@ -41,7 +41,9 @@ def server_status(shard_map: topology.ShardMap) -> list[ServerStatus]:
     """Each physical server with its logical shards and exact row counts per table."""
     result = []
     for server in db.servers():
-        status = ServerStatus(name=server, reachable=True, logical_shards=shard_map.shards_on(server))
+        status = ServerStatus(
+            name=server, reachable=True, logical_shards=shard_map.shards_on(server)
+        )
         try:
             tables = _tables_on(server)
             mine = [schema_name(i) for i in status.logical_shards if schema_name(i) in tables]
@@ -50,7 +52,9 @@ def server_status(shard_map: topology.ShardMap) -> list[ServerStatus]:
                 parts = [
                     f'SELECT count(*) AS n FROM {s}."{name}"' for s in mine if name in tables[s]
                 ]
-                total = db.execute(server, f"SELECT sum(n)::bigint AS n FROM ({' UNION ALL '.join(parts)}) c")
+                total = db.execute(
+                    server, f"SELECT sum(n)::bigint AS n FROM ({' UNION ALL '.join(parts)}) c"
+                )
                 status.rows[name] = int(total[0]["n"] or 0)
         except Exception as exc:  # reported, not raised: status must show every server
             status.reachable = False
@@ -77,8 +81,11 @@ def check(shard_map: topology.ShardMap) -> list[str]:
             if other != server and schema in schemas:
                 problems.append(f"{schema}: stray copy on {other} (the map says {server})")
     for server, schemas in present.items():
-        mine = sorted(s for s in schemas if int(s[6:]) < shard_map.logical_count
-                      and shard_map.server_of(int(s[6:])) == server)
+        mine = sorted(
+            s
+            for s in schemas
+            if int(s[6:]) < shard_map.logical_count and shard_map.server_of(int(s[6:])) == server
+        )
         if not mine:
             continue
         applied: dict[str, set[tuple[str, str]]] = defaultdict(set)

@@ -35,7 +35,7 @@ def migration_targets(executor: MigrationExecutor) -> list[tuple[str, str]]:
 
 def expected_state() -> set[tuple[str, str]]:
     """Every (app, migration) of the sharded apps, as a migrated schema records it."""
-    executor = MigrationExecutor(connection=None)  # type: ignore[arg-type]
+    executor = MigrationExecutor(connection=None)
     apps = sharded_apps()
     return {key for key in executor.loader.graph.nodes if key[0] in apps}
 

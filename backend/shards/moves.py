@@ -61,9 +61,7 @@ def data_tables(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> li
 
 
 def schema_exists(server: str, schema: str) -> bool:
-    return bool(
-        db.execute(server, "SELECT 1 AS ok FROM pg_namespace WHERE nspname = %s", [schema])
-    )
+    return bool(db.execute(server, "SELECT 1 AS ok FROM pg_namespace WHERE nspname = %s", [schema]))
 
 
 def move_shard(
@@ -113,10 +111,9 @@ def move_shard(
             report.rows[t] = _copy_table(src, dst, schema, t)
         last = src.execute(f"SELECT nextval('{schema}.id_seq')").fetchone()
         assert last is not None
-        dst.execute(
-            f"SELECT setval('{schema}.id_seq', %s + current_setting('max_connections')::bigint + 1)",
-            [int(str(last[0]))],
-        )
+        # Past every value the source handed out, with next_id()'s jump margin.
+        margin = "current_setting('max_connections')::bigint + 1"
+        dst.execute(f"SELECT setval('{schema}.id_seq', %s + {margin})", [int(str(last[0]))])
         dst.commit()
         for t in tables:
             count = dst.execute(f'SELECT count(*) FROM {schema}."{t}"').fetchone()
@@ -164,7 +161,9 @@ def _copy_table(
         src.cursor().copy(
             f'COPY (SELECT {col_list} FROM {schema}."{table}") TO STDOUT (FORMAT BINARY)'
         ) as out,
-        dst.cursor().copy(f'COPY {schema}."{table}" ({col_list}) FROM STDIN (FORMAT BINARY)') as inp,
+        dst.cursor().copy(
+            f'COPY {schema}."{table}" ({col_list}) FROM STDIN (FORMAT BINARY)'
+        ) as inp,
     ):
         for chunk in out:
             inp.write(chunk)

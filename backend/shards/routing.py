@@ -79,9 +79,7 @@ def query(logical: int, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -
     return _retry_sync(lambda m: db.execute(m.server_of(logical), text, params))
 
 
-async def aquery(
-    logical: int, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-) -> list[Row]:
+async def aquery(logical: int, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
     text = sql.replace("{schema}", schema_name(logical))
     return await _retry_async(lambda m: db.aexecute(m.server_of(logical), text, params))
 

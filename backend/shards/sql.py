@@ -35,7 +35,8 @@ CREATE SEQUENCE IF NOT EXISTS {schema}.id_seq AS bigint MINVALUE 0 START 0;
 
 CREATE OR REPLACE FUNCTION {schema}._clock() RETURNS bigint
 LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
-  SELECT (floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - {EPOCH_MS}) << {SEQUENCE_BITS}
+  SELECT (floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - {EPOCH_MS})
+         << {SEQUENCE_BITS}
 $$;
 
 CREATE OR REPLACE FUNCTION {schema}._catch_up(now_t bigint) RETURNS bigint

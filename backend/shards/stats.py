@@ -37,7 +37,9 @@ def count_statements() -> Iterator[Counter[str]]:
 
 
 def _django_wrapper(alias: str) -> Callable[..., Any]:
-    def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+    def wrapper(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
         record(alias)
         return execute(sql, params, many, context)
 

@@ -30,9 +30,7 @@ _DUMMY_HASH: str | None = None
 
 def check_username(username: str) -> str:
     if not USERNAME_RE.fullmatch(username):
-        raise InvalidInput(
-            "username must be 1-30 characters of letters, digits, '.' and '_'"
-        )
+        raise InvalidInput("username must be 1-30 characters of letters, digits, '.' and '_'")
     return username
 
 

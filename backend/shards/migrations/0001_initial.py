@@ -4,29 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ShardMapVersion',
+            name="ShardMapVersion",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('version', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("version", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='ShardPlacement',
+            name="ShardPlacement",
             fields=[
-                ('logical', models.PositiveSmallIntegerField(primary_key=True, serialize=False)),
-                ('server', models.CharField(max_length=64)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("logical", models.PositiveSmallIntegerField(primary_key=True, serialize=False)),
+                ("server", models.CharField(max_length=64)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['logical'],
+                "ordering": ["logical"],
             },
         ),
     ]

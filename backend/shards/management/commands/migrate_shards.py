@@ -28,7 +28,7 @@ class Command(BaseCommand):
         shard_map = topology.ensure_map()
         with progress_bar(shard_map.logical_count, "migrating shards") as bar:
             applied = migrate_all(shard_map, progress=bar.update)
-        summary = {
+        summary: dict[str, Any] = {
             "logical_shards": shard_map.logical_count,
             "servers": sorted(set(shard_map.placement)),
             "migrations_applied": applied,

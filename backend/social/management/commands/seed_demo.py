@@ -13,7 +13,7 @@ from backend.social import services
 from backend.social.selectors import get_account_by_username
 
 DEMO_USERS = ["alice", "bob", "carol", "dave", "erin", "frank"]
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "demo-password"  # noqa: S105  (documented demo credentials)
 
 
 class Command(BaseCommand):
