@@ -9,7 +9,8 @@ load_profile() {
     case "$profile" in
         dev) off=0 ;;
         test) off=100 ;;
-        *) die "unknown profile '$profile' (dev or test)" ;;
+        bench) off=200 ;;
+        *) die "unknown profile '$profile' (dev, test or bench)" ;;
     esac
     export STACK_PROFILE="$profile"
     export STACK_DIR="$ROOT/.local/$profile"
@@ -34,7 +35,7 @@ load_profile() {
     export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local}
     export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local-secret}
     export AWS_REGION=${AWS_REGION:-us-east-1}
-    if [ "$profile" = test ]; then
+    if [ "$profile" = test ] || [ "$profile" = bench ]; then
         export DJANGO_SETTINGS_MODULE=backend.settings.test
         export LOGICAL_SHARDS=${LOGICAL_SHARDS:-512}
     else
