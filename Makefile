@@ -2,22 +2,22 @@
 .PHONY: up down status test lint bench schema
 
 up:  ## start the local stack with demo data; prints the GraphiQL URL
-	scripts/stack.sh up
+	@scripts/stack.sh up
 
 down:  ## stop what `make up` started (by pid)
-	scripts/stack.sh down
+	@scripts/stack.sh down
 
 status:
-	scripts/stack.sh status
+	@scripts/stack.sh status
 
 test:  ## the whole suite against a fresh throw-away stack
-	scripts/test.sh
+	@scripts/test.sh
 
 lint:  ## ruff + mypy through pre-commit
-	scripts/lint.sh
+	@scripts/lint.sh
 
 bench:  ## benchmarks (JSON) against a throw-away stack
-	scripts/bench.sh
+	@scripts/bench.sh
 
 schema:  ## regenerate schema.graphql
-	scripts/stack.sh env >/dev/null && .venv/bin/python manage.py print_schema --write
+	.venv/bin/python manage.py print_schema --write

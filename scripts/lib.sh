@@ -63,6 +63,18 @@ ensure_venv() {
     fi
 }
 
+# throwaway_stack PROFILE: a fresh stack for PROFILE (its .local/ wiped), stopped
+# by pid when the calling script exits; its environment is exported.
+throwaway_stack() {
+    THROWAWAY_PROFILE=$1
+    local stack="$ROOT/scripts/stack.sh"
+    "$stack" --profile "$THROWAWAY_PROFILE" down >/dev/null 2>&1 || true
+    rm -rf "${ROOT:?}/.local/$THROWAWAY_PROFILE"
+    trap '"$ROOT/scripts/stack.sh" --profile "$THROWAWAY_PROFILE" down >&2 || true' EXIT
+    "$stack" --profile "$THROWAWAY_PROFILE" up >&2
+    eval "$("$stack" --profile "$THROWAWAY_PROFILE" env)"
+}
+
 # port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

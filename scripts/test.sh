@@ -4,14 +4,7 @@
 # (by pid) whatever the outcome.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-STACK="$ROOT/scripts/stack.sh"
-
-"$STACK" --profile test down >/dev/null 2>&1 || true
-rm -rf "$ROOT/.local/test"
-cleanup() { "$STACK" --profile test down >&2 || true; }
-trap cleanup EXIT
-"$STACK" --profile test up
-eval "$("$STACK" --profile test env)"
+throwaway_stack test
 
 cd "$ROOT"
 say "running the suite (parallel part)"

@@ -40,8 +40,15 @@ def conninfo(server: str) -> str:
         raise KeyError(f"unknown shard server {server!r}") from None
 
 
-def _pool_kwargs() -> dict[str, Any]:
-    return {"autocommit": True, "row_factory": dict_row, "connect_timeout": 5}
+def _pool_options(server: str, kind: str) -> dict[str, Any]:
+    return {
+        "conninfo": conninfo(server),
+        "min_size": 1,
+        "max_size": int(settings.DB_POOL_MAX),
+        "kwargs": {"autocommit": True, "row_factory": dict_row, "connect_timeout": 5},
+        "name": f"{server}-{kind}",
+        "timeout": 10,
+    }
 
 
 def sync_pool(server: str) -> ConnectionPool:
@@ -49,16 +56,7 @@ def sync_pool(server: str) -> ConnectionPool:
     with _lock:
         pool = _sync_pools.get(key)
         if pool is None:
-            pool = ConnectionPool(
-                conninfo(server),
-                min_size=1,
-                max_size=int(settings.DB_POOL_MAX),
-                kwargs=_pool_kwargs(),
-                name=f"{server}-sync",
-                open=True,
-                timeout=10,
-            )
-            _sync_pools[key] = pool
+            pool = _sync_pools[key] = ConnectionPool(**_pool_options(server, "sync"), open=True)
         return pool
 
 
@@ -67,15 +65,7 @@ async def async_pool(server: str) -> AsyncConnectionPool:
     key = (os.getpid(), id(loop), server)
     pool = _async_pools.get(key)
     if pool is None:
-        pool = AsyncConnectionPool(
-            conninfo(server),
-            min_size=1,
-            max_size=int(settings.DB_POOL_MAX),
-            kwargs=_pool_kwargs(),
-            name=f"{server}-async",
-            open=False,
-            timeout=10,
-        )
+        pool = AsyncConnectionPool(**_pool_options(server, "async"), open=False)
         _async_pools[key] = pool
         await pool.open()
     return pool
