@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from backend.shards.ids import MAX_LOGICAL_SHARDS, schema_name, shard_of
 from backend.shards.models import ShardMapVersion, ShardPlacement
@@ -158,7 +159,9 @@ def set_placement(logical: int, server: str) -> int:
     """Point `logical` at `server` and bump the version; returns the new version."""
     with transaction.atomic(using="default"):
         version = ShardMapVersion.objects.select_for_update().get(id=1)
-        updated = ShardPlacement.objects.filter(logical=logical).update(server=server)
+        updated = ShardPlacement.objects.filter(logical=logical).update(
+            server=server, updated_at=timezone.now()
+        )
         if updated != 1:
             raise ShardMapError(f"logical shard {logical} is not in the map")
         version.version += 1
