@@ -45,10 +45,6 @@ ensure_system_packages() {
     if [ ${#missing[@]} -gt 0 ]; then
         apt_install "${missing[@]}"
     fi
-    if command -v systemctl >/dev/null && is_root; then
-        # Debian starts packaged servers on install; ours run on their own ports, leave theirs be.
-        :
-    fi
 }
 
 ensure_venv() {

@@ -98,6 +98,8 @@ def move_shard(
     try:
         src.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
         tables = data_tables(src, schema)
+        # Writers queue behind the LOCK request already, so the pause starts here.
+        pause_started = time.monotonic()
         if tables:
             say(f"locking {len(tables)} tables for writes")
             names = ", ".join(f'{schema}."{t}"' for t in tables)
@@ -105,7 +107,6 @@ def move_shard(
         # After the table locks: an INSERT holding its table lock may be waiting
         # in next_id() for this advisory lock; taking it first would deadlock.
         src.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ID_LOCK_CLASS, logical])
-        pause_started = time.monotonic()
         for t in tables:
             say(f"copying {schema}.{t}")
             report.rows[t] = _copy_table(src, dst, schema, t)
@@ -156,7 +157,6 @@ def _copy_table(
         ).fetchall()
     ]
     col_list = ", ".join(f'"{c}"' for c in cols)
-    rows = 0
     with (
         src.cursor().copy(
             f'COPY (SELECT {col_list} FROM {schema}."{table}") TO STDOUT (FORMAT BINARY)'
@@ -168,5 +168,4 @@ def _copy_table(
         for chunk in out:
             inp.write(chunk)
     count = src.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()
-    rows = int(str(count[0])) if count else 0
-    return rows
+    return int(str(count[0])) if count else 0
