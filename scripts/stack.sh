@@ -4,13 +4,13 @@
 # Everything listens on 127.0.0.1, keeps its data, logs and pid files under
 # .local/<profile>/, and is stopped by the pid we recorded, never by name.
 #
-#   scripts/stack.sh [--profile dev|test] up        start (idempotent), migrate, [seed]
-#   scripts/stack.sh [--profile dev|test] servers   start the data servers only
-#   scripts/stack.sh [--profile dev|test] migrate   migrate the directory and every shard
-#   scripts/stack.sh [--profile dev|test] app       start Dramatiq workers and gunicorn
-#   scripts/stack.sh [--profile dev|test] down      stop what `up` started
-#   scripts/stack.sh [--profile dev|test] status    what runs
-#   scripts/stack.sh [--profile dev|test] env       print the profile's environment
+#   scripts/stack.sh [--profile P] up        start (idempotent), migrate, [seed]
+#   scripts/stack.sh [--profile P] servers   start the data servers only
+#   scripts/stack.sh [--profile P] migrate   migrate the directory and every shard
+#   scripts/stack.sh [--profile P] app       start Dramatiq workers and gunicorn
+#   scripts/stack.sh [--profile P] down      stop what `up` started
+#   scripts/stack.sh [--profile P] status    what runs
+#   scripts/stack.sh [--profile P] env       print the profile's environment
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/profile.sh"
@@ -203,5 +203,5 @@ case "$CMD" in
             printf 'export %s=%q\n' "$v" "${!v}"
         done
         ;;
-    *) die "usage: scripts/stack.sh [--profile dev|test] up|servers|migrate|app|down|status|env" ;;
+    *) die "usage: scripts/stack.sh [--profile P] up|servers|migrate|app|down|status|env" ;;
 esac

@@ -4,7 +4,7 @@
 # (by pid) whatever the outcome.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-throwaway_stack test
+throwaway_stack "${TEST_PROFILE:-test}"
 
 cd "$ROOT"
 say "running the suite (parallel part)"
