@@ -26,8 +26,8 @@ class Photo(models.Model):
     height = models.IntegerField()
     blurhash = models.CharField(max_length=64, default="")
     key = models.CharField(max_length=64, unique=True)
-    like_count = models.IntegerField(default=0)
-    comment_count = models.IntegerField(default=0)
+    like_count = models.IntegerField(db_default=0)
+    comment_count = models.IntegerField(db_default=0)
     created_at = models.DateTimeField(db_default=models.functions.Now())
 
     class Meta:

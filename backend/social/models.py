@@ -50,7 +50,105 @@ class Profile(models.Model):
     full_name = models.CharField(max_length=64, default="")
     bio = models.CharField(max_length=300, default="")
     is_private = models.BooleanField(default=False)
+    # Exact counters, changed in the same transaction as the rows they count
+    # (photos, Follower and Following edges all live on this user's shard).
+    photo_count = models.IntegerField(db_default=0)
+    follower_count = models.IntegerField(db_default=0)
+    following_count = models.IntegerField(db_default=0)
     created_at = models.DateTimeField(db_default=models.functions.Now())
 
     def __str__(self) -> str:
         return str(self.user_id)
+
+
+class FollowStatus(models.TextChoices):
+    ACTIVE = "active"
+    PENDING = "pending"  # a request to follow a private account, not yet approved
+
+
+@sharded
+class Following(models.Model):
+    """"user_id follows target_id": the edge on the follower's shard.
+
+    This side is the source of truth; `Follower` mirrors it on the target's
+    shard (see backend/social/follows.py for how the two are kept equal).
+    `id` orders the list newest first and is the pagination cursor.
+    """
+
+    pk = models.CompositePrimaryKey("user_id", "target_id")
+    user_id = models.BigIntegerField()
+    target_id = models.BigIntegerField()
+    id = models.BigIntegerField(db_default=NextId(), unique=True)
+    status = models.CharField(max_length=8, choices=FollowStatus.choices)
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "status", "-id"], name="following_newest")]
+
+
+@sharded
+class Follower(models.Model):
+    """"follower_id follows user_id": the mirror edge on the followed user's shard."""
+
+    pk = models.CompositePrimaryKey("user_id", "follower_id")
+    user_id = models.BigIntegerField()
+    follower_id = models.BigIntegerField()
+    id = models.BigIntegerField(db_default=NextId(), unique=True)
+    status = models.CharField(max_length=8, choices=FollowStatus.choices)
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "status", "-id"], name="follower_newest")]
+
+
+@sharded
+class Like(models.Model):
+    """A like, on the photo's shard (so count and viewerHasLiked are one read)."""
+
+    pk = models.CompositePrimaryKey("photo_id", "user_id")
+    photo_id = models.BigIntegerField()
+    user_id = models.BigIntegerField()
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+
+@sharded
+class Comment(models.Model):
+    """A comment, on the photo's shard; its ID is minted there too."""
+
+    id = models.BigIntegerField(primary_key=True, db_default=NextId())
+    photo_id = models.BigIntegerField()
+    author_id = models.BigIntegerField()
+    text = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["photo_id", "-id"], name="comment_photo_newest")]
+
+
+class ActivityKind(models.TextChoices):
+    LIKE = "LIKE"
+    COMMENT = "COMMENT"
+    FOLLOW = "FOLLOW"
+
+
+@sharded
+class Activity(models.Model):
+    """Something that happened to user_id (the recipient), on the recipient's shard.
+
+    Written in the same transaction as the like, comment or follower edge it
+    reports, which all live on the recipient's shard too.
+    """
+
+    id = models.BigIntegerField(primary_key=True, db_default=NextId())
+    user_id = models.BigIntegerField()
+    kind = models.CharField(max_length=8, choices=ActivityKind.choices)
+    actor_id = models.BigIntegerField()
+    photo_id = models.BigIntegerField(null=True)
+    comment_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user_id", "-id"], name="activity_newest"),
+            models.Index(fields=["user_id", "kind", "actor_id", "photo_id"], name="activity_lookup"),
+        ]
