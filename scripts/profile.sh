@@ -40,8 +40,30 @@ load_profile() {
     export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local-secret}
     export AWS_REGION=${AWS_REGION:-us-east-1}
     if [ "$profile" != dev ]; then
+        # Pushes go to a local APNs stand-in (tests/apns_standin.py, started by
+        # stack.sh) with a test key made on first start; `dev` has no APNs.
+        export APNS_DIR="$STACK_DIR/apns"
+        export APNS_KEY_PATH="$APNS_DIR/key.p8"
+        export APNS_KEY_ID=TESTKEY001
+        export APNS_TEAM_ID=TESTTEAM01
+        export APNS_TOPIC=com.example.photoshare
+        export APNS_USE_SANDBOX=true
+        export APNS_HOST=127.0.0.1
+        export APNS_PORT=$((7400 + off))
+        export APNS_CA_FILE="$APNS_DIR/ca.pem"
+        export APNS_STANDIN_CONTROL_PORT=$((7450 + off))
+    fi
+    if [ "$profile" != dev ]; then
         export DJANGO_SETTINGS_MODULE=backend.settings.test
         export LOGICAL_SHARDS=${LOGICAL_SHARDS:-512}
+        # Tests make a "huge" (pulled, not fanned out) account with a few
+        # dozen followers; the fan-out benchmark's 1M-follower account must
+        # be fanned out.
+        if [ "$profile" = bench ]; then
+            export FEED_PULL_THRESHOLD=${FEED_PULL_THRESHOLD:-100000000}
+        else
+            export FEED_PULL_THRESHOLD=${FEED_PULL_THRESHOLD:-25}
+        fi
     else
         export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-backend.settings.local}
         export LOGICAL_SHARDS=${LOGICAL_SHARDS:-512}

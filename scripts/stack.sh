@@ -134,6 +134,23 @@ start_servers() {
     wait_port "$REDIS_PORT" redis
     wait_port "$MEMCACHED_PORT" memcached
     wait_port "$S3_PORT" "S3 server"
+    start_apns_standin
+}
+
+# The APNs stand-in of the throw-away profiles (see profile.sh), with a test
+# .p8 key and TLS certificates generated once per stack directory.
+start_apns_standin() {
+    [ -n "${APNS_STANDIN_CONTROL_PORT:-}" ] || return 0
+    if [ ! -f "$APNS_DIR/key.p8" ]; then
+        say "making a test APNs key and certificate in $APNS_DIR"
+        "$PY" "$ROOT/tests/apns_standin.py" --make-keys "$APNS_DIR"
+    fi
+    spawn apns apns_standin "$PY" "$ROOT/tests/apns_standin.py" \
+        --port "$APNS_PORT" --control-port "$APNS_STANDIN_CONTROL_PORT" \
+        --key-pub "$APNS_DIR/key.pub.pem" --cert "$APNS_DIR/server.pem" \
+        --keyfile "$APNS_DIR/server.key" --key-id "$APNS_KEY_ID" \
+        --team-id "$APNS_TEAM_ID" --topic "$APNS_TOPIC"
+    wait_port "$APNS_STANDIN_CONTROL_PORT" "APNs stand-in"
 }
 
 migrate() {
@@ -145,6 +162,9 @@ migrate() {
 }
 
 start_app() {
+    # An idle worker polls the queue at most every 100 ms (default 1 s), so a
+    # fan-out starts well within a second of the upload.
+    export dramatiq_worker_timeout=${dramatiq_worker_timeout:-100}
     spawn worker dramatiq "$VENV/bin/dramatiq" backend.worker \
         --processes "${DRAMATIQ_PROCESSES:-1}" --threads "${DRAMATIQ_THREADS:-4}"
     spawn gunicorn gunicorn "$VENV/bin/gunicorn" backend.asgi:application \
@@ -157,6 +177,7 @@ stop_all() {
     stop_pid "$RUN/gunicorn.pid" gunicorn gunicorn
     stop_pid "$RUN/worker.pid" dramatiq "dramatiq workers"
     stop_pid "$RUN/s3.pid" moto_server "S3 server"
+    stop_pid "$RUN/apns.pid" apns_standin "APNs stand-in"
     stop_pid "$RUN/memcached.pid" memcached memcached
     stop_pid "$RUN/redis.pid" redis-server redis
     local f
@@ -199,7 +220,7 @@ case "$CMD" in
     down) stop_all ;;
     status) status ;;
     env)
-        for v in $(compgen -e | grep -E '^(STACK_|PG_|DIRECTORY_|SHARD_|REDIS_|MEMCACHED_|S3_|AWS_|APP_PORT|DJANGO_SETTINGS_MODULE|LOGICAL_SHARDS)'); do
+        for v in $(compgen -e | grep -E '^(STACK_|PG_|DIRECTORY_|SHARD_|REDIS_|MEMCACHED_|S3_|AWS_|APP_PORT|DJANGO_SETTINGS_MODULE|LOGICAL_SHARDS|FEED_|CDN_|APNS_)'); do
             printf 'export %s=%q\n' "$v" "${!v}"
         done
         ;;

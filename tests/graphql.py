@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -49,3 +50,36 @@ async def sign_up(
     assert "errors" not in body, body
     payload: dict[str, Any] = body["data"]["signUp"]
     return payload
+
+
+UPLOAD = """
+mutation($file: Upload!, $caption: String) {
+  uploadPhoto(file: $file, caption: $caption) {
+    id caption width height blurhash likeCount
+    thumbnail: url(size: THUMBNAIL) medium: url(size: MEDIUM) large: url(size: LARGE)
+    owner { id username }
+  }
+}"""
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    token: str | None,
+    data: bytes,
+    *,
+    filename: str = "photo.jpg",
+    content_type: str = "image/jpeg",
+    caption: str | None = None,
+    query: str = UPLOAD,
+) -> dict[str, Any]:
+    """A GraphQL multipart request (the spec's operations/map/file parts)."""
+    operations = {"query": query, "variables": {"file": None, "caption": caption}}
+    response = await client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": (filename, data, content_type)},
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -25,3 +25,13 @@ def fetch_ids(conn: psycopg.Connection[Any], sql: str) -> list[int]:
 
 def schema(logical: int) -> str:
     return schema_name(logical)
+
+
+async def delete_profile(user_id: int) -> None:
+    """Remove a user's profile row (simulates a half-written or lost profile)."""
+    from backend.shards import routing
+    from backend.shards.ids import shard_of
+
+    await routing.aquery(
+        shard_of(user_id), 'DELETE FROM {schema}."social_profile" WHERE user_id = %s', [user_id]
+    )

@@ -228,9 +228,9 @@ def test_volumes_are_declared_and_used(compose, services):
     assert declared == used, f"declared but unused: {declared - used}"
 
 
-def test_only_the_app_port_is_published_on_loopback(services):
+def test_only_the_app_and_photo_ports_are_published_on_loopback(services):
     published = {name: s["ports"] for name, s in services.items() if "ports" in s}
-    assert published == {"app": ["127.0.0.1:8000:8000"]}
+    assert published == {"app": ["127.0.0.1:8000:8000"], "s3": ["127.0.0.1:9100:5000"]}
 
 
 def test_app_worker_and_migrate_share_the_documented_variables(compose, services):

@@ -7,6 +7,7 @@ per server, so a page costs a constant number of statements.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -26,3 +27,8 @@ class BaseLoader(DataLoader[K, V], Generic[K, V]):
 
     async def batch_load(self, keys: list[K]) -> list[V]:
         raise NotImplementedError
+
+    def forget(self, key: K) -> None:
+        """Drop this request's copy of `key` (after a change), if it has one."""
+        with contextlib.suppress(KeyError):
+            self.clear(key)

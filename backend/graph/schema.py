@@ -12,11 +12,18 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from backend.graph.errors import log, should_log
+from backend.graph.feeds.queries import Query as FeedQuery
+from backend.graph.notifications.mutations import Mutation as NotificationMutation
+from backend.graph.photos.mutations import Mutation as PhotoMutation
+from backend.graph.photos.queries import Query as PhotoQuery
+from backend.graph.social.mutations import GraphMutation
 from backend.graph.social.mutations import Mutation as SocialMutation
 from backend.graph.social.queries import Query as SocialQuery
 
-Query = merge_types("Query", (SocialQuery,))
-Mutation = merge_types("Mutation", (SocialMutation,))
+Query = merge_types("Query", (SocialQuery, PhotoQuery, FeedQuery))
+Mutation = merge_types(
+    "Mutation", (SocialMutation, GraphMutation, PhotoMutation, NotificationMutation)
+)
 
 
 class Schema(strawberry.Schema):

@@ -40,4 +40,4 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         return data  # type: ignore[return-value]
 
 
-graphql_view = GraphQLView.as_view(schema=schema)
+graphql_view = GraphQLView.as_view(schema=schema, multipart_uploads_enabled=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Now
 
 from backend.shards.registry import sharded
 from backend.shards.sql_expressions import NextId
@@ -21,14 +22,14 @@ class Photo(models.Model):
 
     id = models.BigIntegerField(primary_key=True, db_default=NextId())
     owner_id = models.BigIntegerField()
-    caption = models.CharField(max_length=CAPTION_MAX_LENGTH, default="")
+    caption = models.CharField(max_length=CAPTION_MAX_LENGTH, db_default="")
     width = models.IntegerField()
     height = models.IntegerField()
-    blurhash = models.CharField(max_length=64, default="")
+    blurhash = models.CharField(max_length=64, db_default="")
     key = models.CharField(max_length=64, unique=True)
     like_count = models.IntegerField(db_default=0)
     comment_count = models.IntegerField(db_default=0)
-    created_at = models.DateTimeField(db_default=models.functions.Now())
+    created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         indexes = [models.Index(fields=["owner_id", "-id"], name="photo_owner_newest")]

@@ -64,6 +64,9 @@ DATABASE_ROUTERS = ["backend.shards.router.ShardRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
+FEED_MAX_ITEMS = env_int("FEED_MAX_ITEMS")
+FEED_PULL_THRESHOLD = env_int("FEED_PULL_THRESHOLD")
+FANOUT_CHUNK = env_int("FANOUT_CHUNK")
 DRAMATIQ_BROKER_URL = env("DRAMATIQ_BROKER_URL") or REDIS_URL
 
 CACHES = {
@@ -92,6 +95,13 @@ CACHES = {
 S3_ENDPOINT_URL = env("S3_ENDPOINT_URL") or None
 S3_BUCKET = env("S3_BUCKET")
 AWS_REGION = env("AWS_REGION")
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES")
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS")
+CDN_BASE_URL = (
+    env("CDN_BASE_URL")
+    or (f"{S3_ENDPOINT_URL}/{S3_BUCKET}" if S3_ENDPOINT_URL else "")
+    or f"https://{S3_BUCKET}.s3.{AWS_REGION}.amazonaws.com"
+).rstrip("/")
 STORAGES = {
     "default": {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -101,9 +111,15 @@ STORAGES = {
             "access_key": env("AWS_ACCESS_KEY_ID"),
             "secret_key": env("AWS_SECRET_ACCESS_KEY"),
             "region_name": AWS_REGION,
-            "default_acl": None,
+            # The local S3 server serves objects to browsers only when they are
+            # public-read; on AWS a CDN reads the (private) bucket instead.
+            "default_acl": env("S3_OBJECT_ACL") or None,
             "querystring_auth": False,
-            "file_overwrite": False,
+            # Object names carry a random key (backend/photos/storage.py), so
+            # no existence check (an extra request) is needed before a write.
+            "file_overwrite": True,
+            # Objects never change once written: clients and the CDN may keep them.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
         },
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -132,6 +148,18 @@ if SENTRY_DSN:
     import sentry_sdk
 
     sentry_sdk.init(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT"), send_default_pii=False)
+
+# Push notifications (backend/notifications). APNs is off unless a key is set.
+APNS_KEY_PATH = env("APNS_KEY_PATH")
+APNS_KEY_ID = env("APNS_KEY_ID")
+APNS_TEAM_ID = env("APNS_TEAM_ID")
+APNS_TOPIC = env("APNS_TOPIC")
+APNS_USE_SANDBOX = env_bool("APNS_USE_SANDBOX")
+APNS_HOST = env("APNS_HOST")
+APNS_PORT = env_int("APNS_PORT")
+APNS_CA_FILE = env("APNS_CA_FILE")
+PUSH_DELAY_MS = env_int("PUSH_DELAY_MS")
+PUSH_DEDUP_SECONDS = env_int("PUSH_DEDUP_SECONDS")
 
 # Limits of the public API.
 GRAPHQL_MAX_DEPTH = 12

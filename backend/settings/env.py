@@ -46,13 +46,49 @@ VARIABLES: dict[str, Var] = {
         Var("AWS_ACCESS_KEY_ID", "local", "S3 access key"),
         Var("AWS_SECRET_ACCESS_KEY", "local-secret", "S3 secret key"),
         Var("AWS_REGION", "us-east-1", "S3 region"),
+        Var(
+            "S3_OBJECT_ACL",
+            "public-read",
+            "canned ACL of photo objects; empty when a CDN reads a private bucket (AWS default)",
+        ),
+        Var("PHOTO_MAX_BYTES", str(25 * 1024 * 1024), "largest accepted upload, in bytes"),
+        Var("PHOTO_MAX_PIXELS", "60000000", "largest accepted image, in pixels (width x height)"),
+        Var(
+            "CDN_BASE_URL",
+            "",
+            "base URL photo URLs start with (a CDN in front of the bucket); "
+            "default: S3_ENDPOINT_URL/S3_BUCKET, or the bucket's AWS URL",
+        ),
+        Var("FEED_MAX_ITEMS", "800", "photos kept in each home feed (Redis)"),
+        Var(
+            "FEED_PULL_THRESHOLD",
+            "10000",
+            "followers above which an account's posts are pulled at read time, not fanned out",
+        ),
+        Var("FANOUT_CHUNK", "2000", "followers per fan-out delivery job"),
         Var("APP_PORT", "8000", "port gunicorn listens on (127.0.0.1)"),
         Var("WEB_CONCURRENCY", "2", "gunicorn worker processes"),
         Var("DRAMATIQ_PROCESSES", "1", "Dramatiq worker processes"),
         Var("DRAMATIQ_THREADS", "4", "threads per Dramatiq worker process"),
+        Var(
+            "dramatiq_worker_timeout",
+            "100",
+            "ms an idle Dramatiq worker waits between queue polls (read by Dramatiq; its own "
+            "default is 1000): a fan-out starts within 0.1 s of the upload",
+        ),
         Var("SENTRY_DSN", "", "Sentry DSN; errors are reported when set"),
         Var("SENTRY_ENVIRONMENT", "local", "Sentry environment tag"),
         Var("LOG_LEVEL", "INFO", "root log level"),
+        Var("APNS_KEY_PATH", "", "APNs auth key (.p8) file; push notifications are off when empty"),
+        Var("APNS_KEY_ID", "", "key ID of the .p8 key (10 characters, from Apple)"),
+        Var("APNS_TEAM_ID", "", "Apple developer team ID (the JWT issuer)"),
+        Var("APNS_TOPIC", "", "the iOS app's bundle ID"),
+        Var("APNS_USE_SANDBOX", "false", "true: Apple's development APNs (Xcode builds)"),
+        Var("APNS_HOST", "", "APNs host override (a local stand-in); default: Apple's"),
+        Var("APNS_PORT", "443", "APNs port (with APNS_HOST)"),
+        Var("APNS_CA_FILE", "", "extra CA certificate to trust for APNS_HOST (PEM)"),
+        Var("PUSH_DELAY_MS", "2000", "pushes wait this long, so an undone like is never sent"),
+        Var("PUSH_DEDUP_SECONDS", "300", "one push per (recipient, photo, kind) per this window"),
     ]
 }
 

@@ -164,13 +164,37 @@ def fetch_many(model: type[models.Model], column: str, keys: Iterable[int]) -> l
 
 async def afetch_many(model: type[models.Model], column: str, keys: Iterable[int]) -> list[Row]:
     """Async `fetch_many`: the servers are asked concurrently."""
+    cols = ", ".join(f't."{c}"' for c in _columns(model))
+
+    def select(schema: str, keys_here: list[int]) -> tuple[str, list[Any]]:
+        return (
+            f'SELECT {cols} FROM {schema}."{table(model)}" t WHERE t."{column}" = ANY(%s)',
+            [keys_here],
+        )
+
+    return await afetch_by_shard(keys, select)
+
+
+async def afetch_by_shard(
+    keys: Iterable[int], select: Callable[[str, list[int]], tuple[str, list[Any]]]
+) -> list[Row]:
+    """The general batched read: `select(schema, keys_on_that_shard)` gives one
+    SELECT per logical shard; they are joined with UNION ALL into one statement
+    per physical server, and the servers are asked concurrently.
+
+    Every SELECT must return the same columns.
+    """
     wanted = sorted(set(keys))
 
     async def attempt(shard_map: topology.ShardMap) -> list[Row]:
-        statements = [
-            db.aexecute(server, *_batch_sql(model, column, by_logical))
-            for server, by_logical in shard_map.group(wanted).items()
-        ]
+        statements = []
+        for server, by_logical in shard_map.group(wanted).items():
+            parts, params = [], []
+            for logical, keys_here in sorted(by_logical.items()):
+                sql, part_params = select(schema_name(logical), keys_here)
+                parts.append(f"({sql})")
+                params.extend(part_params)
+            statements.append(db.aexecute(server, " UNION ALL ".join(parts), params))
         results = await asyncio.gather(*statements)
         return [row for rows in results for row in rows]
 

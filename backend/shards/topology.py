@@ -117,11 +117,18 @@ async def aget_map() -> ShardMap:
     current = _current
     if current is not None and time.monotonic() - _checked_at < MAP_CHECK_SECONDS:
         return current
-    return await sync_to_async(refresh, thread_sensitive=False)()
+    return await _arefresh(force=False)
 
 
 async def arefresh() -> ShardMap:
-    return await sync_to_async(refresh, thread_sensitive=False)(force=True)
+    return await _arefresh(force=True)
+
+
+async def _arefresh(*, force: bool) -> ShardMap:
+    # thread_sensitive: in a request, the request's own sync thread, which
+    # already holds a directory connection. A pool thread would need a second
+    # one, and requests holding all of the pool would then wait on each other.
+    return await sync_to_async(refresh, thread_sensitive=True)(force=force)
 
 
 def initial_placement(logical_count: int, servers: list[str]) -> list[str]:

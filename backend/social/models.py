@@ -68,7 +68,7 @@ class FollowStatus(models.TextChoices):
 
 @sharded
 class Following(models.Model):
-    """"user_id follows target_id": the edge on the follower's shard.
+    """ "user_id follows target_id": the edge on the follower's shard.
 
     This side is the source of truth; `Follower` mirrors it on the target's
     shard (see backend/social/follows.py for how the two are kept equal).
@@ -85,10 +85,13 @@ class Following(models.Model):
     class Meta:
         indexes = [models.Index(fields=["user_id", "status", "-id"], name="following_newest")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.target_id} ({self.status})"
+
 
 @sharded
 class Follower(models.Model):
-    """"follower_id follows user_id": the mirror edge on the followed user's shard."""
+    """ "follower_id follows user_id": the mirror edge on the followed user's shard."""
 
     pk = models.CompositePrimaryKey("user_id", "follower_id")
     user_id = models.BigIntegerField()
@@ -100,6 +103,9 @@ class Follower(models.Model):
     class Meta:
         indexes = [models.Index(fields=["user_id", "status", "-id"], name="follower_newest")]
 
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.user_id} ({self.status})"
+
 
 @sharded
 class Like(models.Model):
@@ -109,6 +115,9 @@ class Like(models.Model):
     photo_id = models.BigIntegerField()
     user_id = models.BigIntegerField()
     created_at = models.DateTimeField(db_default=models.functions.Now())
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.photo_id}"
 
 
 @sharded
@@ -123,6 +132,9 @@ class Comment(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["photo_id", "-id"], name="comment_photo_newest")]
+
+    def __str__(self) -> str:
+        return str(self.id)
 
 
 class ActivityKind(models.TextChoices):
@@ -150,5 +162,10 @@ class Activity(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["user_id", "-id"], name="activity_newest"),
-            models.Index(fields=["user_id", "kind", "actor_id", "photo_id"], name="activity_lookup"),
+            models.Index(
+                fields=["user_id", "kind", "actor_id", "photo_id"], name="activity_lookup"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}"

@@ -1,11 +1,48 @@
-"""Loaders for users."""
+"""Loaders for users, follow edges, likes and comments (one statement per server per batch)."""
 
 from __future__ import annotations
 
 from backend.graph.loaders import BaseLoader
-from backend.social.selectors import UserRecord, get_users_by_ids
+from backend.social.selectors import UserRecord
+from backend.social.selectors.access import get_users_cached
+from backend.social.selectors.comments import (
+    CommentPageKey,
+    CommentRecord,
+    get_comment_pages,
+    get_liked_photo_ids,
+)
+from backend.social.selectors.follows import get_follow_statuses
 
 
 class UserByIdLoader(BaseLoader[int, UserRecord | None]):
     async def batch_load(self, keys: list[int]) -> list[UserRecord | None]:
-        return await get_users_by_ids(keys)
+        found = await get_users_cached(keys)
+        return [found.get(k) for k in keys]
+
+
+class FollowStatusByTargetIdLoader(BaseLoader[int, str | None]):
+    """The viewer's edge towards each user: "active", "pending" or None."""
+
+    async def batch_load(self, keys: list[int]) -> list[str | None]:
+        viewer_id = self.context.viewer_id
+        if viewer_id is None:
+            return [None] * len(keys)
+        found = await get_follow_statuses(viewer_id=viewer_id, target_ids=keys)
+        return [found.get(k) for k in keys]
+
+
+class ViewerHasLikedByPhotoIdLoader(BaseLoader[int, bool]):
+    async def batch_load(self, keys: list[int]) -> list[bool]:
+        viewer_id = self.context.viewer_id
+        if viewer_id is None:
+            return [False] * len(keys)
+        liked = await get_liked_photo_ids(viewer_id=viewer_id, photo_ids=keys)
+        return [k in liked for k in keys]
+
+
+class CommentPageByPhotoIdLoader(BaseLoader[CommentPageKey, list[CommentRecord]]):
+    """Key: (photo_id, before comment ID or None, limit)."""
+
+    async def batch_load(self, keys: list[CommentPageKey]) -> list[list[CommentRecord]]:
+        pages = await get_comment_pages(keys)
+        return [pages[k] for k in keys]

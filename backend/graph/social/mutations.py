@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
+from backend.errors import NotFound
 from backend.graph.context import Info
-from backend.graph.social.loaders import UserByIdLoader
-from backend.graph.social.types import AuthPayload, User
+from backend.graph.ids import parse_id
+from backend.graph.photos.types import Photo
+from backend.graph.social.loaders import UserByIdLoader, ViewerHasLikedByPhotoIdLoader
+from backend.graph.social.types import AuthPayload, Comment, User
 from backend.social import services
 
 
@@ -37,3 +40,88 @@ class Mutation:
         info.context.require_viewer()
         assert info.context.token is not None
         return await services.do_log_out(token=info.context.token)
+
+
+async def _fresh_user(info: Info, user_id: int) -> User:
+    """The user as it is after a change (this request's loader may hold an older copy)."""
+    loader = info.context.loader(UserByIdLoader)
+    loader.forget(user_id)
+    record = await loader.load(user_id)
+    if record is None:
+        raise NotFound("no such user")
+    return User.from_record(record)
+
+
+@strawberry.type
+class GraphMutation:
+    @strawberry.mutation(description="Change your profile; omitted fields stay as they are.")
+    async def update_profile(
+        self,
+        info: Info,
+        full_name: str | None = None,
+        bio: str | None = None,
+        is_private: bool | None = None,
+    ) -> User:
+        viewer_id = info.context.require_viewer()
+        await services.do_update_profile(
+            viewer_id=viewer_id, full_name=full_name, bio=bio, is_private=is_private
+        )
+        return await _fresh_user(info, viewer_id)
+
+    @strawberry.mutation(
+        description="Follow a user. A private account gets a follow request instead "
+        "(see User.viewerHasRequested)."
+    )
+    async def follow(self, info: Info, user_id: strawberry.ID) -> User:
+        viewer_id = info.context.require_viewer()
+        target_id = parse_id(user_id, what="userId")
+        await services.do_follow(viewer_id=viewer_id, target_id=target_id)
+        return await _fresh_user(info, target_id)
+
+    @strawberry.mutation(description="Stop following a user, or withdraw a follow request.")
+    async def unfollow(self, info: Info, user_id: strawberry.ID) -> User:
+        viewer_id = info.context.require_viewer()
+        target_id = parse_id(user_id, what="userId")
+        await services.do_unfollow(viewer_id=viewer_id, target_id=target_id)
+        return await _fresh_user(info, target_id)
+
+    @strawberry.mutation(description="Approve a request to follow your private account.")
+    async def approve_follow_request(self, info: Info, user_id: strawberry.ID) -> User:
+        viewer_id = info.context.require_viewer()
+        requester_id = parse_id(user_id, what="userId")
+        await services.do_approve_follow_request(viewer_id=viewer_id, requester_id=requester_id)
+        return await _fresh_user(info, requester_id)
+
+    @strawberry.mutation(description="Turn down a request to follow your private account.")
+    async def reject_follow_request(self, info: Info, user_id: strawberry.ID) -> User:
+        viewer_id = info.context.require_viewer()
+        requester_id = parse_id(user_id, what="userId")
+        await services.do_reject_follow_request(viewer_id=viewer_id, requester_id=requester_id)
+        return await _fresh_user(info, requester_id)
+
+    @strawberry.mutation(description="Like a photo (idempotent).")
+    async def like_photo(self, info: Info, id: strawberry.ID) -> Photo:
+        viewer_id = info.context.require_viewer()
+        record = await services.do_like_photo(viewer_id=viewer_id, photo_id=parse_id(id))
+        info.context.loader(ViewerHasLikedByPhotoIdLoader).prime(record.id, True, force=True)
+        return Photo(record=record)
+
+    @strawberry.mutation(description="Take back a like (idempotent).")
+    async def unlike_photo(self, info: Info, id: strawberry.ID) -> Photo:
+        viewer_id = info.context.require_viewer()
+        record = await services.do_unlike_photo(viewer_id=viewer_id, photo_id=parse_id(id))
+        info.context.loader(ViewerHasLikedByPhotoIdLoader).prime(record.id, False, force=True)
+        return Photo(record=record)
+
+    @strawberry.mutation(description="Comment on a photo (1 to 1000 characters).")
+    async def add_comment(self, info: Info, photo_id: strawberry.ID, text: str) -> Comment:
+        viewer_id = info.context.require_viewer()
+        record = await services.do_add_comment(
+            viewer_id=viewer_id, photo_id=parse_id(photo_id, what="photoId"), text=text
+        )
+        return Comment(record=record)
+
+    @strawberry.mutation(description="Delete a comment: its author or the photo's owner may.")
+    async def delete_comment(self, info: Info, id: strawberry.ID) -> bool:
+        viewer_id = info.context.require_viewer()
+        return await services.do_delete_comment(viewer_id=viewer_id, comment_id=parse_id(id))

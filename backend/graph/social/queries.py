@@ -7,8 +7,9 @@ import strawberry
 from backend.errors import InvalidInput
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
+from backend.graph.pagination import Connection
 from backend.graph.social.loaders import UserByIdLoader
-from backend.graph.social.types import User
+from backend.graph.social.types import User, user_edges
 from backend.social.selectors import get_account_by_username
 
 
@@ -37,3 +38,10 @@ class Query:
             user_id = account.id
         record = await info.context.loader(UserByIdLoader).load(user_id)
         return User.from_record(record) if record else None
+
+    @strawberry.field(description="Pending requests to follow the viewer's private account.")
+    async def follow_requests(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[User]:
+        viewer_id = info.context.require_viewer()
+        return await user_edges(info, viewer_id, "requests", first, after)

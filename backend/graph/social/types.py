@@ -1,29 +1,175 @@
-"""GraphQL types for accounts and profiles."""
+"""GraphQL types for users, follow lists and comments."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 
+from backend.graph.context import Info
+from backend.graph.pagination import (
+    Connection,
+    Edge,
+    PageInfo,
+    build_connection,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+)
+from backend.graph.permissions import check_can_view
+from backend.social.models import FollowStatus
 from backend.social.selectors import UserRecord
+from backend.social.selectors.comments import CommentRecord
+from backend.social.selectors.follows import Direction, get_edges
+
+if TYPE_CHECKING:
+    from backend.graph.photos.types import Photo
 
 
 @strawberry.type(name="User")
 class User:
-    id: strawberry.ID
-    username: str
-    full_name: str | None
-    bio: str | None
-    is_private: bool
+    record: strawberry.Private[UserRecord]
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
-        return cls(
-            id=strawberry.ID(str(record.id)),
-            username=record.username,
-            full_name=record.full_name or None,
-            bio=record.bio or None,
-            is_private=record.is_private,
+        return cls(record=record)
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.record.id))
+
+    @strawberry.field
+    def username(self) -> str:
+        return self.record.username
+
+    @strawberry.field
+    def full_name(self) -> str | None:
+        return self.record.full_name or None
+
+    @strawberry.field
+    def bio(self) -> str | None:
+        return self.record.bio or None
+
+    @strawberry.field
+    def is_private(self) -> bool:
+        return self.record.is_private
+
+    @strawberry.field
+    def photo_count(self) -> int:
+        return self.record.photo_count
+
+    @strawberry.field
+    def follower_count(self) -> int:
+        return self.record.follower_count
+
+    @strawberry.field
+    def following_count(self) -> int:
+        return self.record.following_count
+
+    async def _status(self, info: Info) -> str | None:
+        from backend.graph.social.loaders import FollowStatusByTargetIdLoader
+
+        if info.context.viewer_id is None or info.context.viewer_id == self.record.id:
+            return None
+        return await info.context.loader(FollowStatusByTargetIdLoader).load(self.record.id)
+
+    @strawberry.field(description="The viewer follows this user (an approved follow).")
+    async def viewer_follows(self, info: Info) -> bool:
+        return await self._status(info) == FollowStatus.ACTIVE
+
+    @strawberry.field(
+        description="The viewer asked to follow this private account; not approved yet."
+    )
+    async def viewer_has_requested(self, info: Info) -> bool:
+        return await self._status(info) == FollowStatus.PENDING
+
+    @strawberry.field(description="The user's photos, newest first.")
+    async def photos(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[Annotated[Photo, strawberry.lazy("backend.graph.photos.types")]]:
+        from backend.graph.photos.loaders import PhotoByIdLoader
+        from backend.graph.photos.types import Photo
+        from backend.photos.selectors import get_photos_of_user
+
+        first = check_first(first)
+        await check_can_view(info, self.record)
+        records = await get_photos_of_user(
+            owner_id=self.record.id, before=decode_cursor(after), limit=first + 1
         )
+        loader = info.context.loader(PhotoByIdLoader)
+        for record in records:
+            loader.prime(record.id, record)
+        return build_connection(
+            records, first=first, key=lambda r: r.id, node=lambda r: Photo(record=r)
+        )
+
+    @strawberry.field(description="Who follows this user, newest first.")
+    async def followers(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[User]:
+        await check_can_view(info, self.record)
+        return await user_edges(info, self.record.id, "followers", first, after)
+
+    @strawberry.field(description="Whom this user follows, newest first.")
+    async def following(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[User]:
+        await check_can_view(info, self.record)
+        return await user_edges(info, self.record.id, "following", first, after)
+
+
+async def user_edges(
+    info: Info, user_id: int, direction: Direction, first: int, after: str | None
+) -> Connection[User]:
+    """A page of users on one side of the follow graph, resolved through the loader."""
+    from backend.graph.social.loaders import UserByIdLoader
+
+    first = check_first(first)
+    edges = await get_edges(
+        user_id=user_id, direction=direction, before=decode_cursor(after), limit=first + 1
+    )
+    page = edges[:first]
+    users = await info.context.loader(UserByIdLoader).load_many([e.user_id for e in page])
+    return Connection(
+        edges=[
+            Edge(cursor=encode_cursor(e.id), node=User.from_record(u))
+            for e, u in zip(page, users, strict=True)
+            if u is not None  # an account deleted meanwhile
+        ],
+        page_info=PageInfo(
+            has_next_page=len(edges) > first,
+            end_cursor=encode_cursor(page[-1].id) if page else None,
+        ),
+    )
+
+
+@strawberry.type(name="Comment")
+class Comment:
+    record: strawberry.Private[CommentRecord]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.record.id))
+
+    @strawberry.field
+    def text(self) -> str:
+        return self.record.text
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.record.created_at
+
+    @strawberry.field
+    async def author(self, info: Info) -> User:
+        from backend.graph.social.loaders import UserByIdLoader
+
+        record = await info.context.loader(UserByIdLoader).load(self.record.author_id)
+        if record is None:
+            raise LookupError(
+                f"author {self.record.author_id} of comment {self.record.id} is missing"
+            )
+        return User.from_record(record)
 
 
 @strawberry.type

@@ -21,6 +21,9 @@ class UserRecord:
     full_name: str
     bio: str
     is_private: bool
+    photo_count: int
+    follower_count: int
+    following_count: int
 
 
 def token_hash(token: str) -> str:
@@ -70,6 +73,9 @@ async def get_users_by_ids(ids: list[int]) -> list[UserRecord | None]:
                 full_name=profile.full_name,
                 bio=profile.bio,
                 is_private=profile.is_private,
+                photo_count=profile.photo_count,
+                follower_count=profile.follower_count,
+                following_count=profile.following_count,
             )
         )
     return out

@@ -1,0 +1,55 @@
+"""GraphQL types for the activity feed."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+from backend.graph.context import Info
+from backend.graph.photos.loaders import PhotoByIdLoader
+from backend.graph.photos.types import Photo
+from backend.graph.social.loaders import UserByIdLoader
+from backend.graph.social.types import User
+from backend.social.selectors.activity import ActivityRecord
+
+
+@strawberry.enum
+class ActivityKind(enum.Enum):
+    LIKE = "LIKE"
+    COMMENT = "COMMENT"
+    FOLLOW = "FOLLOW"
+
+
+@strawberry.type(name="Activity")
+class Activity:
+    record: strawberry.Private[ActivityRecord]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.record.id))
+
+    @strawberry.field
+    def kind(self) -> ActivityKind:
+        return ActivityKind(self.record.kind)
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.record.created_at
+
+    @strawberry.field
+    async def actor(self, info: Info) -> User:
+        record = await info.context.loader(UserByIdLoader).load(self.record.actor_id)
+        if record is None:
+            raise LookupError(
+                f"actor {self.record.actor_id} of activity {self.record.id} is missing"
+            )
+        return User.from_record(record)
+
+    @strawberry.field(description="The photo liked or commented on; null for FOLLOW.")
+    async def photo(self, info: Info) -> Photo | None:
+        if self.record.photo_id is None:
+            return None
+        record = await info.context.loader(PhotoByIdLoader).load(self.record.photo_id)
+        return Photo(record=record) if record else None

@@ -1,0 +1,1 @@
+"""GraphQL adapter of backend.notifications: devices and push preferences."""

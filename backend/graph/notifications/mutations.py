@@ -1,0 +1,50 @@
+"""Mutations: registerDevice, unregisterDevice, setPostNotifications, resetBadge."""
+
+from __future__ import annotations
+
+import strawberry
+
+from backend.graph.context import Info
+from backend.graph.ids import parse_id
+from backend.notifications import services
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Receive push notifications on this device (an APNs device token, hex). "
+        "A token registered to another account moves to yours."
+    )
+    async def register_device(self, info: Info, token: str) -> bool:
+        viewer_id = info.context.require_viewer()
+        await services.ado_register_device(account_id=viewer_id, token=token)
+        return True
+
+    @strawberry.mutation(
+        description="Stop push notifications to this device; false when it was not registered "
+        "to you."
+    )
+    async def unregister_device(self, info: Info, token: str) -> bool:
+        viewer_id = info.context.require_viewer()
+        return await services.ado_unregister_device(account_id=viewer_id, token=token)
+
+    @strawberry.mutation(
+        description="Get (or stop getting) a push whenever this user posts a photo; "
+        "returns `enabled`."
+    )
+    async def set_post_notifications(
+        self, info: Info, user_id: strawberry.ID, enabled: bool
+    ) -> bool:
+        viewer_id = info.context.require_viewer()
+        return await services.ado_set_post_notifications(
+            account_id=viewer_id, followed_id=parse_id(user_id, what="userId"), enabled=enabled
+        )
+
+    @strawberry.mutation(
+        description="The viewer has seen their activity: the app icon badge of the next "
+        "push starts again at 1."
+    )
+    async def reset_badge(self, info: Info) -> bool:
+        viewer_id = info.context.require_viewer()
+        await services.ado_reset_badge(account_id=viewer_id)
+        return True

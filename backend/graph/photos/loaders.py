@@ -1,0 +1,13 @@
+"""Loaders for photos."""
+
+from __future__ import annotations
+
+from backend.graph.loaders import BaseLoader
+from backend.photos.selectors import PhotoRecord
+from backend.social.selectors.access import get_photos_cached
+
+
+class PhotoByIdLoader(BaseLoader[int, PhotoRecord | None]):
+    async def batch_load(self, keys: list[int]) -> list[PhotoRecord | None]:
+        found = await get_photos_cached(keys)
+        return [found.get(k) for k in keys]

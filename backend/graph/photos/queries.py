@@ -1,0 +1,29 @@
+"""Queries: photo."""
+
+from __future__ import annotations
+
+import strawberry
+
+from backend.graph.context import Info
+from backend.graph.ids import parse_id
+from backend.graph.permissions import check_can_view
+from backend.graph.photos.loaders import PhotoByIdLoader
+from backend.graph.photos.types import Photo
+from backend.graph.social.loaders import UserByIdLoader
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="A photo by ID; null when there is none. FORBIDDEN for a private "
+        "account's photo unless the viewer is an approved follower."
+    )
+    async def photo(self, info: Info, id: strawberry.ID) -> Photo | None:
+        record = await info.context.loader(PhotoByIdLoader).load(parse_id(id))
+        if record is None:
+            return None
+        owner = await info.context.loader(UserByIdLoader).load(record.owner_id)
+        if owner is None:
+            return None
+        await check_can_view(info, owner)
+        return Photo(record=record)

@@ -1,0 +1,37 @@
+"""Device tokens and per-follow opt-ins for post notifications (directory database)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from backend.social.models import Account
+
+
+class DeviceToken(models.Model):
+    """An APNs device token of one of a user's devices.
+
+    A token belongs to one device, so it is unique across users: registering
+    it for another account moves it there (see do_register_device).
+    """
+
+    token = models.CharField(max_length=200, primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="devices")
+    # When the token was (re)registered: an APNs 410 older than this does not
+    # remove it, because the app registered it again after Apple's verdict.
+    registered_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"device of {self.account_id}"
+
+
+class PostNotificationOptIn(models.Model):
+    """`account` wants a push when `followed_id` posts a photo."""
+
+    pk = models.CompositePrimaryKey("followed_id", "account")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    followed_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.account_id} -> posts of {self.followed_id}"

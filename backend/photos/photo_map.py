@@ -1,0 +1,507 @@
+"""The Redis photo→owner map: who owns photo X, with no database read.
+
+Layout (docs/decisions/0005-photo-map.md). A photo and its owner share the
+logical shard, so one Redis hash per logical shard, `pm:<shard>`, holds that
+shard's photos, and neither ID needs its 13 shard bits stored. What is left of
+an ID is its 50-bit "local" number `ms << 10 | sequence`. Its top 10 bits pick
+a root window of 2**30 ms (12.4 days); inside a window a photo is a 12-byte
+record: 5 bytes of offset in the window, 7 bytes of the owner's local number.
+A bucket is a hash field whose value is its records, sorted by offset.
+
+Buckets hold at most BUCKET_RECORDS records, whatever the load: a bucket that
+would grow past it is split in two halves of its offset range (the field
+becomes an empty marker, the halves are its children in heap numbering,
+field `<window>:<node>`), recursively, so a quiet shard keeps a window in one
+bucket and a burst (a single ms holds at most 1024 IDs per shard) ends in
+small buckets. Lookups walk from the root field down the markers; all of it
+runs in Lua scripts (EVALSHA), so a lookup is one round trip and a batch is
+one pipelined round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import threading
+import weakref
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from backend.errors import InvalidInput
+from backend.shards import routing
+from backend.shards.ids import SEQUENCE_BITS, SEQUENCE_MASK, SHARD_BITS, min_id_at, shard_of
+
+PREFIX = "pm:"
+ROOT_BITS = 40  # offset bits of a root window: 2**30 ms of (ms << 10 | sequence)
+OFFSET_BYTES = 5
+OWNER_BYTES = 7  # an owner's local number has 50 bits
+RECORD_BYTES = OFFSET_BYTES + OWNER_BYTES
+BUCKET_RECORDS = 512  # a bucket never holds more records than this
+CHUNK = 1000  # pairs (or IDs) per script call; a pipeline carries many calls
+
+_LUA_COMMON = f"""
+local W, ROOT_BITS, CAP = {RECORD_BYTES}, {ROOT_BITS}, {BUCKET_RECORDS}
+local ROOT = 2 ^ ROOT_BITS
+local byte, floor = string.byte, math.floor  -- locals: globals cost a table lookup
+
+-- Numbers are doubles: every value handled here (< 2^51) is exact. Offsets
+-- are compared as numbers, never as strings (Lua compares with strcoll).
+local function off_at(s, i)
+  local a, b, c, d, e = byte(s, i * W + 1, i * W + 5)
+  return (((a * 256 + b) * 256 + c) * 256 + d) * 256 + e
+end
+
+local function owner_at(s, i)
+  local a, b, c, d, e, f, g = byte(s, i * W + 6, i * W + 12)
+  return (((((a * 256 + b) * 256 + c) * 256 + d) * 256 + e) * 256 + f) * 256 + g
+end
+
+local function lower(s, o)  -- index of the first record whose offset >= o
+  local lo, hi = 0, #s / W
+  while lo < hi do
+    local mid = floor((lo + hi) / 2)
+    if off_at(s, mid) < o then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
+
+local function enc(v, width)
+  local t = {{}}
+  for i = width, 1, -1 do
+    t[i] = v % 256
+    v = floor(v / 256)
+  end
+  return string.char(unpack(t))
+end
+
+local function field(r, n) return string.format('%d:%d', r, n) end
+
+local function split_local(L)
+  local r = floor(L / ROOT)
+  return r, L - r * ROOT
+end
+
+-- The bucket that holds (or would hold) offset o of window r: node, bits, records.
+local function find(key, r, o)
+  local n, b = 1, ROOT_BITS
+  while true do
+    local s = redis.call('HGET', key, field(r, n))
+    if s ~= '' or b == 0 then return n, b, s or '' end
+    b = b - 1
+    n = 2 * n + floor(o / 2 ^ b) % 2
+  end
+end
+
+local function first_offset(n, b) return (n - 2 ^ (ROOT_BITS - b)) * 2 ^ b end
+
+-- Write bucket n (b offset bits); split it while it has more than CAP records.
+local function store(key, r, n, b, s)
+  local count = #s / W
+  if count == 0 then
+    redis.call('HDEL', key, field(r, n))
+  elseif count <= CAP then
+    redis.call('HSET', key, field(r, n), s)
+  else
+    redis.call('HSET', key, field(r, n), '')
+    local i = lower(s, first_offset(n, b) + 2 ^ (b - 1))
+    store(key, r, 2 * n, b - 1, string.sub(s, 1, i * W))
+    store(key, r, 2 * n + 1, b - 1, string.sub(s, i * W + 1))
+  end
+end
+"""
+
+# ARGV: (key index, photo local, owner local) triples, sorted by key then photo.
+_LUA_SET = (
+    _LUA_COMMON
+    + """
+local i, done = 1, 0
+while i <= #ARGV do
+  local key = KEYS[tonumber(ARGV[i])]
+  local r, o = split_local(tonumber(ARGV[i + 1]))
+  local n, b, s = find(key, r, o)
+  local first = first_offset(n, b)
+  local last = first + 2 ^ b
+  local parts, pos, count, j = {}, 0, #s / W, i
+  -- Merge every following pair that lands in the same bucket in one pass.
+  while j <= #ARGV and ARGV[j] == ARGV[i] do
+    local r2, o2 = split_local(tonumber(ARGV[j + 1]))
+    if r2 ~= r or o2 < first or o2 >= last then break end
+    local at = lower(s, o2)
+    if at > pos then parts[#parts + 1] = string.sub(s, pos * W + 1, at * W) end
+    parts[#parts + 1] = enc(o2, 5) .. enc(tonumber(ARGV[j + 2]), 7)
+    pos = at
+    if at < count and off_at(s, at) == o2 then pos = at + 1 end
+    j = j + 3
+    done = done + 1
+  end
+  parts[#parts + 1] = string.sub(s, pos * W + 1)
+  store(key, r, n, b, table.concat(parts))
+  i = j
+end
+return done
+"""
+)
+
+# ARGV: (key index, photo local) pairs. Returns how many records were removed.
+_LUA_REMOVE = (
+    _LUA_COMMON
+    + """
+local removed = 0
+for i = 1, #ARGV, 2 do
+  local key = KEYS[tonumber(ARGV[i])]
+  local r, o = split_local(tonumber(ARGV[i + 1]))
+  local n, b, s = find(key, r, o)
+  local at = lower(s, o)
+  if at < #s / W and off_at(s, at) == o then
+    store(key, r, n, b, string.sub(s, 1, at * W) .. string.sub(s, (at + 1) * W + 1))
+    removed = removed + 1
+  end
+end
+return removed
+"""
+)
+
+# ARGV: (key index, photo local) pairs, sorted. Returns owner locals (nil: absent).
+_LUA_GET = (
+    _LUA_COMMON
+    + """
+local out, ck, clo, chi, cs = {}, nil, 0, 0, ''
+for i = 1, #ARGV, 2 do
+  local key = KEYS[tonumber(ARGV[i])]
+  local L = tonumber(ARGV[i + 1])
+  local r, o = split_local(L)
+  local s = cs
+  if key ~= ck or L < clo or L >= chi then
+    local n, b
+    n, b, s = find(key, r, o)
+    ck, cs = key, s
+    clo = r * ROOT + first_offset(n, b)
+    chi = clo + 2 ^ b
+  end
+  local at = lower(s, o)
+  if at < #s / W and off_at(s, at) == o then
+    out[#out + 1] = owner_at(s, at)
+  else
+    out[#out + 1] = false
+  end
+end
+return out
+"""
+)
+
+
+class _Script:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(
+            source.encode(), usedforsecurity=False
+        ).hexdigest()  # Redis's script ID
+
+
+SET_SCRIPT, REMOVE_SCRIPT, GET_SCRIPT = _Script(_LUA_SET), _Script(_LUA_REMOVE), _Script(_LUA_GET)
+
+# (KEYS, ARGV) of one script call; ARGV holds ints, which redis-py's stubs type as str
+Call = tuple[list[str], list[Any]]
+
+
+# ---------------------------------------------------------------- ID arithmetic
+
+
+def map_key(shard: int) -> str:
+    """The hash that holds logical shard `shard`'s photos."""
+    return f"{PREFIX}{shard}"
+
+
+def local_part(value: int) -> int:
+    """An ID without its shard bits: `ms << 10 | sequence` (50 bits)."""
+    return ((value >> (SHARD_BITS + SEQUENCE_BITS)) << SEQUENCE_BITS) | (value & SEQUENCE_MASK)
+
+
+def from_local(shard: int, local: int) -> int:
+    """The ID whose shard bits are `shard` and other bits `local`."""
+    ms, sequence = local >> SEQUENCE_BITS, local & SEQUENCE_MASK
+    return (ms << (SHARD_BITS + SEQUENCE_BITS)) | (shard << SEQUENCE_BITS) | sequence
+
+
+def _valid(value: int) -> bool:
+    return 0 < value < (1 << 63)
+
+
+def check_pair(photo_id: int, owner_id: int) -> None:
+    """Raise InvalidInput unless both are IDs and on the same logical shard."""
+    if not (_valid(photo_id) and _valid(owner_id)):
+        raise InvalidInput(f"not a 64-bit ID: {photo_id} / {owner_id}")
+    if shard_of(photo_id) != shard_of(owner_id):
+        raise InvalidInput(f"photo {photo_id} is not on its owner's ({owner_id}) logical shard")
+
+
+# ---------------------------------------------------------------- script calls
+
+
+def _calls(rows: Sequence[tuple[int, ...]]) -> list[Call]:
+    """Chunk sorted (shard, photo local, ...) rows into script calls."""
+    calls: list[Call] = []
+    for start in range(0, len(rows), CHUNK):
+        keys: list[str] = []
+        argv: list[Any] = []
+        index: dict[int, int] = {}
+        for shard, *rest in rows[start : start + CHUNK]:
+            if shard not in index:
+                keys.append(map_key(shard))
+                index[shard] = len(keys)
+            argv.append(index[shard])
+            argv.extend(rest)
+        calls.append((keys, argv))
+    return calls
+
+
+def _set_calls(pairs: Iterable[tuple[int, int]]) -> list[Call]:
+    latest: dict[int, int] = {}
+    for photo_id, owner_id in pairs:
+        check_pair(photo_id, owner_id)
+        latest[photo_id] = owner_id  # last write wins, like repeated set_owner
+    rows = sorted((shard_of(p), local_part(p), local_part(o)) for p, o in latest.items())
+    return _calls(rows)
+
+
+def _id_rows(photo_ids: Iterable[int]) -> list[tuple[int, int]]:
+    return sorted({(shard_of(p), local_part(p)) for p in photo_ids if _valid(p)})
+
+
+def _owners(rows: list[tuple[int, int]], results: list[Any]) -> dict[int, int]:
+    found = [owner for chunk in results for owner in chunk]
+    return {
+        from_local(shard, local): from_local(shard, int(owner))
+        for (shard, local), owner in zip(rows, found, strict=True)
+        if owner is not None
+    }
+
+
+# ---------------------------------------------------------------- sync API
+
+_lock = threading.Lock()
+_clients: dict[int, redis.Redis] = {}
+
+
+def client() -> redis.Redis:
+    """This process's Redis client for the map (a fork gets its own)."""
+    pid = os.getpid()
+    with _lock:
+        found = _clients.get(pid)
+        if found is None:
+            found = _clients[pid] = redis.Redis.from_url(settings.REDIS_URL)
+        return found
+
+
+def _run(script: _Script, calls: list[Call]) -> list[Any]:
+    """All calls in one pipelined round trip (a second after a script flush).
+
+    Every script is idempotent, so re-running a partly executed pipeline is safe.
+    """
+    if not calls:
+        return []
+    conn = client()
+    for attempt in (1, 2):
+        pipe = conn.pipeline(transaction=False)
+        for keys, argv in calls:
+            pipe.evalsha(script.sha, len(keys), *keys, *argv)
+        try:
+            return list(pipe.execute())
+        except redis.exceptions.NoScriptError:
+            if attempt == 2:
+                raise
+            conn.script_load(script.source)
+    raise AssertionError("unreachable")
+
+
+def set_owner(photo_id: int, owner_id: int) -> None:
+    """Record that `owner_id` owns `photo_id` (both on the same logical shard)."""
+    set_owners([(photo_id, owner_id)])
+
+
+def set_owners(pairs: Iterable[tuple[int, int]]) -> None:
+    """Record many (photo_id, owner_id) pairs; pipelined, CHUNK pairs per script call."""
+    calls = _set_calls(pairs)
+    for start in range(0, len(calls), 50):  # bound one round trip's payload
+        _run(SET_SCRIPT, calls[start : start + 50])
+
+
+def get_owner(photo_id: int) -> int | None:
+    """The owner of `photo_id`, or None when the map has no entry."""
+    return get_owners([photo_id]).get(photo_id)
+
+
+def get_owners(photo_ids: Sequence[int]) -> dict[int, int]:
+    """Owners of `photo_ids` in one round trip; IDs without an entry are absent."""
+    rows = _id_rows(photo_ids)
+    return _owners(rows, _run(GET_SCRIPT, _calls(rows)))
+
+
+def remove(photo_id: int) -> None:
+    """Forget `photo_id` (no error when it has no entry)."""
+    remove_many([photo_id])
+
+
+def remove_many(photo_ids: Iterable[int]) -> int:
+    """Forget many photos; returns how many had an entry."""
+    return sum(int(n) for n in _run(REMOVE_SCRIPT, _calls(_id_rows(photo_ids))))
+
+
+# ---------------------------------------------------------------- async API
+
+# One client per event loop: a redis.asyncio connection belongs to the loop
+# that opened it (gunicorn workers have one loop, tests may have several).
+_aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def aclient() -> aioredis.Redis:
+    """The running loop's redis.asyncio client for the map."""
+    loop = asyncio.get_running_loop()
+    found = _aclients.get(loop)
+    if found is None:
+        found = _aclients[loop] = aioredis.Redis.from_url(settings.REDIS_URL)
+    return found
+
+
+async def _arun(script: _Script, calls: list[Call]) -> list[Any]:
+    if not calls:
+        return []
+    conn = aclient()
+    for attempt in (1, 2):
+        pipe = conn.pipeline(transaction=False)
+        for keys, argv in calls:
+            pipe.evalsha(script.sha, len(keys), *keys, *argv)
+        try:
+            return list(await pipe.execute())
+        except redis.exceptions.NoScriptError:
+            if attempt == 2:
+                raise
+            await conn.script_load(script.source)
+    raise AssertionError("unreachable")
+
+
+async def aset_owner(photo_id: int, owner_id: int) -> None:
+    """Async `set_owner`."""
+    await _arun(SET_SCRIPT, _set_calls([(photo_id, owner_id)]))
+
+
+async def aget_owner(photo_id: int) -> int | None:
+    """Async `get_owner`."""
+    return (await aget_owners([photo_id])).get(photo_id)
+
+
+async def aget_owners(photo_ids: Sequence[int]) -> dict[int, int]:
+    """Async `get_owners`: one round trip."""
+    rows = _id_rows(photo_ids)
+    return _owners(rows, await _arun(GET_SCRIPT, _calls(rows)))
+
+
+async def aremove(photo_id: int) -> None:
+    """Async `remove`."""
+    await _arun(REMOVE_SCRIPT, _calls(_id_rows([photo_id])))
+
+
+# ---------------------------------------------------------------- rebuild
+
+
+def pack_shard(pairs: Iterable[tuple[int, int]]) -> dict[str, bytes]:
+    """The hash fields of one shard holding exactly `pairs` (photo_id, owner_id).
+
+    Same layout as the scripts build incrementally: a window's records in its
+    root bucket, split in halves while a bucket has more than BUCKET_RECORDS.
+    """
+    windows: dict[int, list[tuple[int, int]]] = {}
+    for photo_id, owner_id in pairs:
+        check_pair(photo_id, owner_id)
+        window, offset = divmod(local_part(photo_id), 1 << ROOT_BITS)
+        windows.setdefault(window, []).append((offset, local_part(owner_id)))
+    fields: dict[str, bytes] = {}
+    for window, records in windows.items():
+        records.sort()
+        _pack(fields, window, 1, ROOT_BITS, records)
+    return fields
+
+
+def _pack(
+    fields: dict[str, bytes], window: int, node: int, bits: int, records: list[tuple[int, int]]
+) -> None:
+    if not records:
+        return
+    if len(records) <= BUCKET_RECORDS:
+        fields[f"{window}:{node}"] = b"".join(
+            o.to_bytes(OFFSET_BYTES, "big") + owner.to_bytes(OWNER_BYTES, "big")
+            for o, owner in records
+        )
+        return
+    fields[f"{window}:{node}"] = b""
+    middle = ((node - (1 << (ROOT_BITS - bits))) << bits) + (1 << (bits - 1))
+    cut = bisect_left(records, (middle, -1))
+    _pack(fields, window, 2 * node, bits - 1, records[:cut])
+    _pack(fields, window, 2 * node + 1, bits - 1, records[cut:])
+
+
+def replace_shard(shard: int, pairs: Iterable[tuple[int, int]]) -> int:
+    """Atomically replace shard `shard`'s part of the map with `pairs`.
+
+    One MULTI/EXEC: lookups see the old part until the new one is complete.
+    Returns the number of buckets written.
+    """
+    fields = pack_shard(pairs)
+    key = map_key(shard)
+    pipe = client().pipeline(transaction=True)
+    pipe.unlink(key)  # the old hash is freed off the main thread
+    items = list(fields.items())
+    for start in range(0, len(items), 256):
+        pipe.hset(key, mapping=dict(items[start : start + 256]))
+    pipe.execute()
+    return sum(1 for value in fields.values() if value)
+
+
+# Photos inserted in transactions that began this long before a shard's snapshot
+# and committed after it are caught up after the swap (see rebuild_shard).
+CATCH_UP = timedelta(minutes=5)
+
+
+def rebuild_shard(shard: int) -> tuple[int, int]:
+    """Rewrite logical shard `shard`'s part of the map from its photos table.
+
+    Reads the rows, swaps the shard's hash atomically (lookups keep answering
+    from the old one until then), then re-applies rows with IDs minted since
+    CATCH_UP before the read, so an upload whose set_owner ran between the
+    read and the swap is not lost. Returns (photos mapped, rows skipped
+    because their owner is on another shard, which the layout cannot hold).
+    """
+    started = datetime.now(UTC)
+    sql = "SELECT id, owner_id FROM {schema}.photos_photo"
+    rows = routing.query(shard, sql)
+    pairs = [(r["id"], r["owner_id"]) for r in rows if shard_of(r["owner_id"]) == shard]
+    replace_shard(shard, pairs)
+    recent = routing.query(shard, sql + " WHERE id >= %s", [min_id_at(started - CATCH_UP)])
+    set_owners((r["id"], r["owner_id"]) for r in recent if shard_of(r["owner_id"]) == shard)
+    return len(pairs), len(rows) - len(pairs)
+
+
+def stale_keys(logical_count: int) -> list[str]:
+    """Map keys of shards at or past `logical_count` (they can hold no photo)."""
+    out = []
+    for raw in client().scan_iter(match=f"{PREFIX}*", count=1000):
+        name = raw.decode()
+        suffix = name.removeprefix(PREFIX)
+        if suffix.isdigit() and int(suffix) >= logical_count:
+            out.append(name)
+    return out
+
+
+def bucket_sizes(shard: int) -> dict[str, int]:
+    """Records per bucket of one shard (markers left out): for tests and benchmarks."""
+    buckets = cast(dict[bytes, bytes], client().hgetall(map_key(shard)))
+    return {field.decode(): len(value) // RECORD_BYTES for field, value in buckets.items() if value}

@@ -1,0 +1,61 @@
+"""Reads for photos."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from backend.photos.models import Photo
+from backend.shards import routing
+from backend.shards.db import Row
+from backend.shards.ids import shard_of
+
+PHOTO_TABLE = Photo._meta.db_table
+MAX_ID = (1 << 63) - 1
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    id: int
+    owner_id: int
+    caption: str
+    width: int
+    height: int
+    blurhash: str
+    key: str
+    like_count: int
+    comment_count: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> PhotoRecord:
+        return cls(
+            id=int(row["id"]),
+            owner_id=int(row["owner_id"]),
+            caption=row["caption"],
+            width=row["width"],
+            height=row["height"],
+            blurhash=row["blurhash"],
+            key=row["key"],
+            like_count=row["like_count"],
+            comment_count=row["comment_count"],
+            created_at=row["created_at"],
+        )
+
+
+async def get_photos_by_ids(ids: Iterable[int]) -> dict[int, PhotoRecord]:
+    """Photos by ID: one statement per physical server."""
+    rows = await routing.afetch_many(Photo, "id", ids)
+    return {int(r["id"]): PhotoRecord.from_row(r) for r in rows}
+
+
+async def get_photos_of_user(*, owner_id: int, before: int | None, limit: int) -> list[PhotoRecord]:
+    """The user's photos, newest first, older than `before` (a photo ID)."""
+    rows = await routing.aquery(
+        shard_of(owner_id),
+        f'SELECT * FROM {{schema}}."{PHOTO_TABLE}" WHERE owner_id = %s AND id < %s '
+        "ORDER BY id DESC LIMIT %s",
+        [owner_id, before if before is not None else MAX_ID, limit],
+    )
+    return [PhotoRecord.from_row(r) for r in rows]

@@ -1,0 +1,125 @@
+"""Writes for photos: upload (validate, render sizes, store, record) and delete."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import psycopg
+
+from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.photos import photo_map
+from backend.photos.cache import ainvalidate_photos
+from backend.photos.images import check_and_process
+from backend.photos.models import CAPTION_MAX_LENGTH
+from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
+from backend.photos.storage import adelete_objects, asave_renditions, new_key, object_names
+from backend.shards import routing
+from backend.shards.ids import shard_of
+from backend.social import feeds
+from backend.social.cache import ainvalidate_users
+from backend.social.models import Activity, Comment, Like, Profile
+
+log = logging.getLogger(__name__)
+
+PROFILE_TABLE = Profile._meta.db_table
+
+
+def check_caption(caption: str | None) -> str:
+    caption = (caption or "").strip()
+    if len(caption) > CAPTION_MAX_LENGTH:
+        raise InvalidInput(f"caption must be at most {CAPTION_MAX_LENGTH} characters")
+    if "\x00" in caption:
+        raise InvalidInput("caption must not contain NUL characters")
+    return caption
+
+
+async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) -> PhotoRecord:
+    """Validate an uploaded image, store its sizes and record the photo.
+
+    Order matters for "nothing left behind": the objects are written first and
+    removed again if the row cannot be written; the row is only written once
+    every object exists, so a photo never points at missing images.
+    """
+    caption = check_caption(caption)
+    image = await asyncio.to_thread(check_and_process, data)
+    key = new_key()
+    await asave_renditions(key, image.renditions.values())
+
+    async def insert(conn: psycopg.AsyncConnection[Any], schema: str) -> tuple[PhotoRecord, int]:
+        cur = await conn.execute(
+            f'INSERT INTO {schema}."{PHOTO_TABLE}" '
+            "(owner_id, caption, width, height, blurhash, key) "
+            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
+            [owner_id, caption, image.width, image.height, image.blurhash, key],
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        cur = await conn.execute(
+            f'UPDATE {schema}."{PROFILE_TABLE}" SET photo_count = photo_count + 1 '
+            "WHERE user_id = %s RETURNING follower_count",
+            [owner_id],
+        )
+        profile = await cur.fetchone()
+        if profile is None:
+            raise NotFound("no such user")
+        return PhotoRecord.from_row(row), int(profile["follower_count"])
+
+    try:
+        photo, follower_count = await routing.awrite(shard_of(owner_id), insert)
+    except BaseException:
+        await adelete_objects(object_names(key))
+        raise
+    await _after_commit_safely(photo_map.aset_owner(photo.id, owner_id), "photo map write")
+    await _after_commit_safely(ainvalidate_users([owner_id]), "user cache invalidation")
+    await _after_commit_safely(
+        feeds.ado_publish(photo_id=photo.id, owner_id=owner_id, follower_count=follower_count),
+        "feed publish",
+    )
+    return photo
+
+
+async def do_delete_photo(*, viewer_id: int, photo_id: int) -> bool:
+    """Delete the viewer's photo with its likes, comments and activity, then its objects."""
+
+    async def delete(conn: psycopg.AsyncConnection[Any], schema: str) -> str:
+        cur = await conn.execute(
+            f'SELECT owner_id, key FROM {schema}."{PHOTO_TABLE}" WHERE id = %s FOR UPDATE',
+            [photo_id],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound("no such photo")
+        if int(row["owner_id"]) != viewer_id:
+            raise Forbidden("only the owner can delete a photo")
+        for model in (Like, Comment, Activity):
+            await conn.execute(
+                f'DELETE FROM {schema}."{model._meta.db_table}" WHERE photo_id = %s', [photo_id]
+            )
+        await conn.execute(f'DELETE FROM {schema}."{PHOTO_TABLE}" WHERE id = %s', [photo_id])
+        await conn.execute(
+            f'UPDATE {schema}."{PROFILE_TABLE}" SET photo_count = photo_count - 1 '
+            "WHERE user_id = %s",
+            [viewer_id],
+        )
+        return str(row["key"])
+
+    key = await routing.awrite(shard_of(photo_id), delete)
+    await _after_commit_safely(adelete_objects(object_names(key)), "object delete")
+    await _after_commit_safely(photo_map.aremove(photo_id), "photo map remove")
+    await _after_commit_safely(ainvalidate_photos([photo_id]), "photo cache invalidation")
+    await _after_commit_safely(ainvalidate_users([viewer_id]), "user cache invalidation")
+    return True
+
+
+async def _after_commit_safely(step: Any, what: str) -> None:
+    """Run a side effect of a committed change; its failure must not undo or fail the change.
+
+    The photo map is rebuilt by `rebuild_photo_map`; stray objects are
+    harmless (unguessable, unreferenced). Both failures reach Sentry.
+    """
+    try:
+        await step
+    except Exception:
+        log.exception("%s failed after commit", what)

@@ -1,0 +1,110 @@
+"""What follows a committed social change: repair jobs, pushes, feeds, caches.
+
+Everything here runs after the database transactions of the change have
+committed (the services call it after `routing.awrite` returned), never
+inside them. A failing side effect is logged (and reported to Sentry) but
+does not fail the change the user already made.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import sync_to_async
+
+from backend.photos.cache import ainvalidate_photos
+from backend.photos.selectors import PhotoRecord
+from backend.social import feeds
+from backend.social.cache import ainvalidate_users
+from backend.social.services.edges import EdgeChange, Status, change_edge
+
+log = logging.getLogger(__name__)
+
+# A reconcile job runs this long after every edge change, to repair the one
+# half-written state a crash between two commits can leave (see edges.py).
+RECONCILE_DELAY_MS = 30_000
+
+
+async def _safely(step: Awaitable[object], what: str) -> None:
+    try:
+        await step
+    except Exception:
+        log.exception("%s failed after commit", what)
+
+
+async def guarded_edge_change(
+    follower_id: int, target_id: int, decide: Callable[[Status], Status]
+) -> EdgeChange:
+    """change_edge, with its repair job queued before it starts."""
+    from backend.social.tasks import reconcile_follow
+
+    await _safely(
+        _enqueue(
+            lambda: reconcile_follow.send_with_options(
+                args=(follower_id, target_id), delay=RECONCILE_DELAY_MS
+            )
+        ),
+        "queueing the follow reconcile job",
+    )
+    return await change_edge(follower_id, target_id, decide)
+
+
+async def _enqueue(send: Callable[[], object]) -> None:
+    await sync_to_async(send, thread_sensitive=False)()
+
+
+async def after_edge_change(change: EdgeChange, *, push: bool = True) -> None:
+    """`push`: tell the target (a new follower, a new request); off for approvals."""
+    from backend.notifications.services import PushKind, ado_notify
+
+    await _safely(
+        ainvalidate_users([change.follower_id, change.target_id]), "user cache invalidation"
+    )
+    if not push:
+        kind = None
+    elif change.became_active:
+        kind = PushKind.FOLLOW
+    elif change.new == "pending" and change.old is None:
+        kind = PushKind.FOLLOW_REQUEST
+    else:
+        kind = None
+    if kind is not None:
+        await _safely(
+            ado_notify(kind=kind, recipient_id=change.target_id, actor_id=change.follower_id),
+            "push notification",
+        )
+    await _safely(feeds.aon_follow_changed(change), "feed backfill")
+
+
+async def after_like(photo: PhotoRecord, *, actor_id: int, liked: bool) -> None:
+    from backend.notifications.services import PushKind, ado_cancel_notification, ado_notify
+
+    await _safely(ainvalidate_photos([photo.id]), "photo cache invalidation")
+    if photo.owner_id == actor_id:
+        return
+    if liked:
+        push = ado_notify(
+            kind=PushKind.LIKE, recipient_id=photo.owner_id, actor_id=actor_id, photo_id=photo.id
+        )
+    else:  # a like taken back before its push went out must not be pushed
+        push = ado_cancel_notification(
+            kind=PushKind.LIKE, recipient_id=photo.owner_id, actor_id=actor_id, photo_id=photo.id
+        )
+    await _safely(push, "push notification")
+
+
+async def after_comment(photo: PhotoRecord, *, actor_id: int, added: bool) -> None:
+    from backend.notifications.services import PushKind, ado_notify
+
+    await _safely(ainvalidate_photos([photo.id]), "photo cache invalidation")
+    if added and photo.owner_id != actor_id:
+        await _safely(
+            ado_notify(
+                kind=PushKind.COMMENT,
+                recipient_id=photo.owner_id,
+                actor_id=actor_id,
+                photo_id=photo.id,
+            ),
+            "push notification",
+        )

@@ -1,0 +1,181 @@
+"""Home feeds: fan-out on write, pull for huge accounts, rebuild from the shards.
+
+Storage layout and the Lua scripts are in feedstore.py. Writes here:
+- `ado_publish` (upload): the owner's own feed, then either a fan-out job or,
+  for a huge account, its recent list for readers to pull.
+- `do_fan_out` (actor): page through the owner's active followers and queue
+  one delivery chunk per page.
+- `do_deliver` (actor): one chunk, one script call; ZADD is idempotent, so a
+  retried chunk adds nothing twice.
+- `arebuild_feed`: a feed from the shards (followed accounts' newest photos).
+Reads are in selectors/feeds.py.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from backend.photos.models import Photo
+from backend.redisconn import async_client, sync_client
+from backend.shards import routing
+from backend.shards.ids import shard_of
+from backend.social import feedstore
+from backend.social.models import Follower, Following, FollowStatus
+from backend.social.services.edges import EdgeChange
+
+FOLLOWER = Follower._meta.db_table
+FOLLOWING = Following._meta.db_table
+PHOTO = Photo._meta.db_table
+ACTIVE = FollowStatus.ACTIVE.value
+
+# How many of each followed account's newest photos a rebuild or backfill takes.
+PER_ACCOUNT = 40
+# At most this many followed accounts are read to rebuild one feed.
+MAX_FOLLOWED_FOR_REBUILD = 5000
+
+# KEYS: one feed. ARGV: cap, then packed IDs. Adds them if the feed exists.
+_BACKFILL = """
+local key, cap = KEYS[1], tonumber(ARGV[1])
+if redis.call('EXISTS', key) == 0 then return 0 end
+local added = 0
+for i = 2, #ARGV do added = added + redis.call('ZADD', key, 0, ARGV[i]) end
+trim(key, cap)
+return added
+"""
+BACKFILL = feedstore.with_trim(_BACKFILL)
+
+
+def is_huge(follower_count: int) -> bool:
+    return follower_count >= int(settings.FEED_PULL_THRESHOLD)
+
+
+def do_deliver(*, photo_id: int, follower_ids: Sequence[int]) -> int:
+    """Add a photo to these followers' feeds (those that exist); returns how many were new."""
+    if not follower_ids:
+        return 0
+    client = sync_client()
+    script = client.register_script(feedstore.DELIVER)
+    keys = [feedstore.feed_key(f) for f in follower_ids]
+    delivered: int = script(keys=keys, args=[feedstore.pack(photo_id), feedstore.cap()])
+    return delivered
+
+
+def _follower_page(owner_id: int, after_edge: int, limit: int) -> list[dict[str, Any]]:
+    return routing.query(
+        shard_of(owner_id),
+        f'SELECT id, follower_id FROM {{schema}}."{FOLLOWER}" '
+        "WHERE user_id = %s AND status = %s AND id > %s ORDER BY id LIMIT %s",
+        [owner_id, ACTIVE, after_edge, limit],
+    )
+
+
+def do_fan_out(*, photo_id: int, owner_id: int) -> int:
+    """Queue delivery of a new photo to the owner's followers; returns chunks queued.
+
+    Only active (approved) followers get it, so a private account's photos
+    reach only its approved followers. Followers who opted in to this
+    account's post notifications get a push, batched per page.
+    """
+    from backend.notifications.services import do_notify_followers_of_post
+    from backend.social.tasks import deliver_photo
+
+    chunk = int(settings.FANOUT_CHUNK)
+    after, chunks = 0, 0
+    while True:
+        page = _follower_page(owner_id, after, chunk)
+        if not page:
+            return chunks
+        follower_ids = [int(r["follower_id"]) for r in page]
+        deliver_photo.send(photo_id, follower_ids)
+        do_notify_followers_of_post(
+            actor_id=owner_id, photo_id=photo_id, recipient_ids=follower_ids
+        )
+        chunks += 1
+        after = int(page[-1]["id"])
+
+
+async def ado_publish(*, photo_id: int, owner_id: int, follower_count: int) -> None:
+    """Make a new photo reach feeds: the owner's own at once; followers' by
+    fan-out (queued), or, for a huge account, through its recent list, which
+    readers merge in, so all its followers see the photo at once."""
+    from backend.social.tasks import fan_out_photo
+
+    client = async_client()
+    script = client.register_script(BACKFILL)
+    await script(
+        keys=[feedstore.feed_key(owner_id)], args=[feedstore.cap(), feedstore.pack(photo_id)]
+    )
+    if is_huge(follower_count):
+        pipe = client.pipeline(transaction=False)
+        pipe.sadd(feedstore.HUGE_ACCOUNTS, owner_id)
+        pipe.lpush(feedstore.recent_key(owner_id), feedstore.pack(photo_id))
+        pipe.ltrim(feedstore.recent_key(owner_id), 0, feedstore.RECENT_MAX - 1)
+        await pipe.execute()
+        return
+    # An account that was huge once stays in HUGE_ACCOUNTS: its recent list
+    # holds photos that were never fanned out, and readers must keep pulling it.
+    await sync_to_async(fan_out_photo.send, thread_sensitive=False)(photo_id, owner_id)
+
+
+async def _recent_photo_ids(owner_ids: Sequence[int], per_owner: int) -> list[int]:
+    """The newest photo IDs of each owner: one statement per physical server."""
+
+    def select(schema: str, owners: list[int]) -> tuple[str, list[Any]]:
+        return (
+            f"SELECT p.id FROM unnest(%s::bigint[]) AS o(id) CROSS JOIN LATERAL "
+            f'(SELECT id FROM {schema}."{PHOTO}" WHERE owner_id = o.id '
+            "ORDER BY id DESC LIMIT %s) p",
+            [owners, per_owner],
+        )
+
+    rows = await routing.afetch_by_shard(owner_ids, select)
+    return [int(r["id"]) for r in rows]
+
+
+async def aon_follow_changed(change: EdgeChange) -> None:
+    """A new follow backfills the account's recent photos into the follower's feed.
+
+    An unfollow needs nothing here: readers drop photos of accounts the viewer
+    no longer follows, and they age out of the capped feed.
+    """
+    if not change.became_active:
+        return
+    ids = await _recent_photo_ids([change.target_id], PER_ACCOUNT)
+    if not ids:
+        return
+    script = async_client().register_script(BACKFILL)
+    await script(
+        keys=[feedstore.feed_key(change.follower_id)],
+        args=[feedstore.cap(), *(feedstore.pack(i) for i in ids)],
+    )
+
+
+async def get_followed_ids(user_id: int, *, limit: int = MAX_FOLLOWED_FOR_REBUILD) -> list[int]:
+    rows = await routing.aquery(
+        shard_of(user_id),
+        f'SELECT target_id FROM {{schema}}."{FOLLOWING}" WHERE user_id = %s AND status = %s '
+        "ORDER BY id DESC LIMIT %s",
+        [user_id, ACTIVE, limit],
+    )
+    return [int(r["target_id"]) for r in rows]
+
+
+async def arebuild_feed(user_id: int) -> int:
+    """Rebuild one feed from the shards; returns its size (markers included)."""
+    client = async_client()
+    key = feedstore.feed_key(user_id)
+    # Exists from now on, so fan-out deliveries during the rebuild are kept.
+    await client.zadd(key, {feedstore.BUILDING: 0})
+    owners = [user_id, *await get_followed_ids(user_id)]
+    ids = await _recent_photo_ids(owners, PER_ACCOUNT)
+    newest = heapq.nlargest(feedstore.cap(), ids)
+    script = client.register_script(feedstore.COMPLETE_BUILD)
+    size: int = await script(
+        keys=[key], args=[feedstore.cap(), *(feedstore.pack(i) for i in newest)]
+    )
+    return size

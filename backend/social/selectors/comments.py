@@ -1,0 +1,89 @@
+"""Reads of likes and comments (both live on the photo's shard)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from backend.shards import routing
+from backend.shards.db import Row
+from backend.social.models import Comment, Like
+
+COMMENT = Comment._meta.db_table
+LIKE = Like._meta.db_table
+MAX_ID = (1 << 63) - 1
+
+
+@dataclass(frozen=True)
+class CommentRecord:
+    id: int
+    photo_id: int
+    author_id: int
+    text: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> CommentRecord:
+        return cls(
+            id=int(row["id"]),
+            photo_id=int(row["photo_id"]),
+            author_id=int(row["author_id"]),
+            text=row["text"],
+            created_at=row["created_at"],
+        )
+
+
+async def get_liked_photo_ids(*, viewer_id: int, photo_ids: Iterable[int]) -> set[int]:
+    """Which of the photos the viewer likes: one statement per physical server."""
+
+    def select(schema: str, keys: list[int]) -> tuple[str, list[Any]]:
+        return (
+            f'SELECT photo_id FROM {schema}."{LIKE}" WHERE user_id = %s AND photo_id = ANY(%s)',
+            [viewer_id, keys],
+        )
+
+    rows = await routing.afetch_by_shard(photo_ids, select)
+    return {int(r["photo_id"]) for r in rows}
+
+
+CommentPageKey = tuple[int, int | None, int]  # photo_id, before (comment ID), limit
+
+
+async def get_comment_pages(
+    keys: list[CommentPageKey],
+) -> dict[CommentPageKey, list[CommentRecord]]:
+    """Newest-first comment pages of many photos.
+
+    Keys with the same (before, limit) share one statement per physical server:
+    a LATERAL top-N per photo inside each logical shard's SELECT.
+    """
+    groups: dict[tuple[int | None, int], list[int]] = defaultdict(list)
+    for photo_id, before, limit in keys:
+        groups[(before, limit)].append(photo_id)
+
+    async def one_group(before: int | None, limit: int, photo_ids: list[int]) -> list[Row]:
+        def select(schema: str, ids: list[int]) -> tuple[str, list[Any]]:
+            return (
+                f"SELECT c.* FROM unnest(%s::bigint[]) AS p(id) CROSS JOIN LATERAL "
+                f'(SELECT * FROM {schema}."{COMMENT}" c WHERE c.photo_id = p.id AND c.id < %s '
+                "ORDER BY c.id DESC LIMIT %s) c",
+                [ids, before if before is not None else MAX_ID, limit],
+            )
+
+        return await routing.afetch_by_shard(photo_ids, select)
+
+    results = await asyncio.gather(
+        *(one_group(before, limit, ids) for (before, limit), ids in groups.items())
+    )
+    pages: dict[CommentPageKey, list[CommentRecord]] = {key: [] for key in keys}
+    for (before, limit), rows in zip(groups, results, strict=True):
+        for row in rows:
+            record = CommentRecord.from_row(row)
+            pages[(record.photo_id, before, limit)].append(record)
+    for page in pages.values():
+        page.sort(key=lambda c: c.id, reverse=True)
+    return pages

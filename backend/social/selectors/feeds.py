@@ -1,0 +1,96 @@
+"""Reading a home feed page: Redis feed + pulled huge accounts, filtered, by cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.photos.selectors import PhotoRecord
+from backend.redisconn import async_client
+from backend.shards import routing
+from backend.shards.ids import shard_of
+from backend.social import feedstore
+from backend.social.feeds import arebuild_feed
+from backend.social.models import Following, FollowStatus
+from backend.social.selectors.access import get_photos_cached
+from backend.social.selectors.follows import get_follow_statuses
+
+FOLLOWING = Following._meta.db_table
+MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    photos: list[PhotoRecord]
+    has_more: bool
+
+
+async def _followed_huge_accounts(viewer_id: int) -> list[int]:
+    """Which huge (pulled, not fanned out) accounts the viewer follows."""
+    members: set[bytes] = await async_client().smembers(feedstore.HUGE_ACCOUNTS)  # type: ignore[misc]
+    huge = [int(h) for h in members]
+    if not huge:
+        return []
+    rows = await routing.aquery(
+        shard_of(viewer_id),
+        f'SELECT target_id FROM {{schema}}."{FOLLOWING}" '
+        "WHERE user_id = %s AND target_id = ANY(%s) AND status = %s",
+        [viewer_id, huge, FollowStatus.ACTIVE.value],
+    )
+    return [int(r["target_id"]) for r in rows]
+
+
+async def _candidates(
+    viewer_id: int, before: int | None, count: int, pulled: list[int]
+) -> tuple[list[int], bool]:
+    """Up to `count` photo IDs older than `before`, newest first; True if more may follow."""
+    client = async_client()
+    key = feedstore.feed_key(viewer_id)
+    top = b"(" + feedstore.pack(before) if before is not None else b"+"
+    bottom = b"(" + feedstore.BUILDING
+    pipe = client.pipeline(transaction=False)
+    pipe.zscore(key, feedstore.COMPLETE)
+    pipe.zrevrangebylex(key, top, bottom, start=0, num=count)
+    for owner in pulled:
+        pipe.lrange(feedstore.recent_key(owner), 0, feedstore.RECENT_MAX - 1)
+    complete, pushed, *recent = await pipe.execute()
+    if complete is None:  # missing or evicted: rebuild from the shards, then read again
+        await arebuild_feed(viewer_id)
+        pushed = await client.zrevrangebylex(key, top, bottom, start=0, num=count)
+    ids = set(feedstore.photo_ids(pushed))
+    for members in recent:
+        ids.update(i for i in feedstore.photo_ids(members) if before is None or i < before)
+    ordered = sorted(ids, reverse=True)
+    return ordered[:count], len(pushed) == count or len(ordered) > count
+
+
+async def get_feed_page(*, viewer_id: int, before: int | None, limit: int) -> FeedPage:
+    """The viewer's feed, newest first, older than `before` (a photo ID).
+
+    Entries are checked as they are read: deleted photos and photos of
+    accounts the viewer no longer follows are skipped (the feed is cleaned
+    lazily), and more is read until the page is full or the feed ends.
+    """
+    pulled = await _followed_huge_accounts(viewer_id)
+    photos: list[PhotoRecord] = []
+    cursor = before
+    more = True
+    for _ in range(MAX_ROUNDS):
+        want = (limit + 1 - len(photos)) * 2
+        ids, more = await _candidates(viewer_id, cursor, want, pulled)
+        if not ids:
+            more = False
+            break
+        cursor = ids[-1]
+        found = await get_photos_cached(ids)
+        owners = {p.owner_id for p in found.values()} - {viewer_id}
+        statuses = await get_follow_statuses(viewer_id=viewer_id, target_ids=owners)
+        for photo_id in ids:
+            photo = found.get(photo_id)
+            if photo is None:
+                continue
+            if photo.owner_id != viewer_id and statuses.get(photo.owner_id) != FollowStatus.ACTIVE:
+                continue
+            photos.append(photo)
+        if len(photos) > limit or not more:
+            break
+    return FeedPage(photos=photos[:limit], has_more=len(photos) > limit or more)

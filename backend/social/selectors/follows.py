@@ -1,0 +1,72 @@
+"""Reads of follow edges, and who may see a user's content."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from backend.errors import Forbidden
+from backend.shards import routing
+from backend.shards.ids import shard_of
+from backend.social.models import Follower, Following, FollowStatus
+
+FOLLOWING = Following._meta.db_table
+FOLLOWER = Follower._meta.db_table
+MAX_ID = (1 << 63) - 1
+
+Direction = Literal["followers", "following", "requests"]
+
+
+@dataclass(frozen=True)
+class EdgeRecord:
+    id: int  # the edge's own time-sorted ID: the page cursor
+    user_id: int  # the other side: a follower, a followed user or a requester
+
+
+async def get_follow_statuses(*, viewer_id: int, target_ids: Iterable[int]) -> dict[int, str]:
+    """The viewer's edge status (active/pending) towards each target that has one."""
+    targets = sorted(set(target_ids))
+    if not targets:
+        return {}
+    rows = await routing.aquery(
+        shard_of(viewer_id),
+        f'SELECT target_id, status FROM {{schema}}."{FOLLOWING}" '
+        "WHERE user_id = %s AND target_id = ANY(%s)",
+        [viewer_id, targets],
+    )
+    return {int(r["target_id"]): r["status"] for r in rows}
+
+
+async def get_edges(
+    *, user_id: int, direction: Direction, before: int | None, limit: int
+) -> list[EdgeRecord]:
+    """A page of a user's followers, followed users or pending requests, newest first."""
+    table, other, status = {
+        "followers": (FOLLOWER, "follower_id", FollowStatus.ACTIVE),
+        "following": (FOLLOWING, "target_id", FollowStatus.ACTIVE),
+        "requests": (FOLLOWER, "follower_id", FollowStatus.PENDING),
+    }[direction]
+    rows = await routing.aquery(
+        shard_of(user_id),
+        f'SELECT id, {other} AS other FROM {{schema}}."{table}" '
+        "WHERE user_id = %s AND status = %s AND id < %s ORDER BY id DESC LIMIT %s",
+        [user_id, status.value, before if before is not None else MAX_ID, limit],
+    )
+    return [EdgeRecord(id=int(r["id"]), user_id=int(r["other"])) for r in rows]
+
+
+def can_view_content(
+    *, viewer_id: int | None, owner_id: int, is_private: bool, status: str | None
+) -> bool:
+    """Public accounts show to everyone; private ones to the owner and approved followers."""
+    return not is_private or viewer_id == owner_id or status == FollowStatus.ACTIVE
+
+
+def check_can_view_content(
+    *, viewer_id: int | None, owner_id: int, is_private: bool, status: str | None
+) -> None:
+    if not can_view_content(
+        viewer_id=viewer_id, owner_id=owner_id, is_private=is_private, status=status
+    ):
+        raise Forbidden("this account is private: only its approved followers can see this")

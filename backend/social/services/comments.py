@@ -1,0 +1,100 @@
+"""Comments: on the photo's shard, counted in the photo row's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
+from backend.shards import routing
+from backend.shards.ids import shard_of
+from backend.social import effects
+from backend.social.models import Activity, ActivityKind, Comment
+from backend.social.selectors.access import access_photo
+from backend.social.selectors.comments import CommentRecord
+
+COMMENT = Comment._meta.db_table
+ACTIVITY = Activity._meta.db_table
+COMMENT_MAX_LENGTH = Comment._meta.get_field("text").max_length or 1000
+
+
+def check_comment_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("a comment needs some text")
+    if len(text) > COMMENT_MAX_LENGTH:
+        raise InvalidInput(f"a comment must be at most {COMMENT_MAX_LENGTH} characters")
+    if "\x00" in text:
+        raise InvalidInput("a comment must not contain NUL characters")
+    return text
+
+
+async def _count_change(
+    conn: psycopg.AsyncConnection[Any], schema: str, photo_id: int, delta: int
+) -> PhotoRecord:
+    cur = await conn.execute(
+        f'UPDATE {schema}."{PHOTO_TABLE}" SET comment_count = comment_count + %s '
+        "WHERE id = %s RETURNING *",
+        [delta, photo_id],
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound("no such photo")
+    return PhotoRecord.from_row(row)
+
+
+async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> CommentRecord:
+    """Comment on a photo the viewer may see."""
+    text = check_comment_text(text)
+    photo = await access_photo(viewer_id=viewer_id, photo_id=photo_id)
+
+    async def add(
+        conn: psycopg.AsyncConnection[Any], schema: str
+    ) -> tuple[CommentRecord, PhotoRecord]:
+        cur = await conn.execute(
+            f'INSERT INTO {schema}."{COMMENT}" (photo_id, author_id, text) VALUES (%s, %s, %s) '
+            "RETURNING *",
+            [photo_id, viewer_id, text],
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        comment = CommentRecord.from_row(row)
+        if photo.owner_id != viewer_id:
+            await conn.execute(
+                f'INSERT INTO {schema}."{ACTIVITY}" '
+                "(user_id, kind, actor_id, photo_id, comment_id) VALUES (%s, %s, %s, %s, %s)",
+                [photo.owner_id, ActivityKind.COMMENT.value, viewer_id, photo_id, comment.id],
+            )
+        return comment, await _count_change(conn, schema, photo_id, +1)
+
+    comment, updated = await routing.awrite(shard_of(photo_id), add)
+    await effects.after_comment(updated, actor_id=viewer_id, added=True)
+    return comment
+
+
+async def do_delete_comment(*, viewer_id: int, comment_id: int) -> bool:
+    """Delete a comment: its author or the photo's owner may."""
+
+    async def delete(conn: psycopg.AsyncConnection[Any], schema: str) -> PhotoRecord:
+        cur = await conn.execute(
+            f'SELECT c.author_id, c.photo_id, p.owner_id FROM {schema}."{COMMENT}" c '
+            f'JOIN {schema}."{PHOTO_TABLE}" p ON p.id = c.photo_id WHERE c.id = %s FOR UPDATE',
+            [comment_id],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound("no such comment")
+        if viewer_id not in (int(row["author_id"]), int(row["owner_id"])):
+            raise Forbidden("only the comment's author or the photo's owner can delete it")
+        await conn.execute(f'DELETE FROM {schema}."{COMMENT}" WHERE id = %s', [comment_id])
+        await conn.execute(
+            f'DELETE FROM {schema}."{ACTIVITY}" WHERE user_id = %s AND comment_id = %s',
+            [row["owner_id"], comment_id],
+        )
+        return await _count_change(conn, schema, int(row["photo_id"]), -1)
+
+    photo = await routing.awrite(shard_of(comment_id), delete)
+    await effects.after_comment(photo, actor_id=viewer_id, added=False)
+    return True

@@ -1,0 +1,91 @@
+"""Likes: idempotent, counted exactly in the photo row's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from backend.errors import NotFound
+from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
+from backend.shards import routing
+from backend.shards.ids import shard_of
+from backend.social import effects
+from backend.social.models import Activity, ActivityKind, Like
+from backend.social.selectors.access import access_photo
+
+LIKE = Like._meta.db_table
+ACTIVITY = Activity._meta.db_table
+
+
+async def _count_change(
+    conn: psycopg.AsyncConnection[Any], schema: str, photo_id: int, delta: int
+) -> PhotoRecord:
+    cur = await conn.execute(
+        f'UPDATE {schema}."{PHOTO_TABLE}" SET like_count = like_count + %s WHERE id = %s '
+        "RETURNING *",
+        [delta, photo_id],
+    )
+    row = await cur.fetchone()
+    if row is None:  # deleted meanwhile: roll the like back too
+        raise NotFound("no such photo")
+    return PhotoRecord.from_row(row)
+
+
+async def _current(conn: psycopg.AsyncConnection[Any], schema: str, photo_id: int) -> PhotoRecord:
+    cur = await conn.execute(f'SELECT * FROM {schema}."{PHOTO_TABLE}" WHERE id = %s', [photo_id])
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound("no such photo")
+    return PhotoRecord.from_row(row)
+
+
+async def do_like_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
+    """Like a photo (liking twice is the same as once); returns the photo as it is now."""
+    photo = await access_photo(viewer_id=viewer_id, photo_id=photo_id)
+
+    async def like(conn: psycopg.AsyncConnection[Any], schema: str) -> tuple[bool, PhotoRecord]:
+        cur = await conn.execute(
+            f'INSERT INTO {schema}."{LIKE}" (photo_id, user_id) VALUES (%s, %s) '
+            "ON CONFLICT DO NOTHING RETURNING photo_id",
+            [photo_id, viewer_id],
+        )
+        if await cur.fetchone() is None:
+            return False, await _current(conn, schema, photo_id)
+        if photo.owner_id != viewer_id:
+            await conn.execute(
+                f'INSERT INTO {schema}."{ACTIVITY}" (user_id, kind, actor_id, photo_id) '
+                "VALUES (%s, %s, %s, %s)",
+                [photo.owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
+            )
+        return True, await _count_change(conn, schema, photo_id, +1)
+
+    changed, record = await routing.awrite(shard_of(photo_id), like)
+    if changed:
+        await effects.after_like(record, actor_id=viewer_id, liked=True)
+    return record
+
+
+async def do_unlike_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
+    """Take a like back (a no-op when there is none); returns the photo as it is now."""
+    photo = await access_photo(viewer_id=viewer_id, photo_id=photo_id)
+
+    async def unlike(conn: psycopg.AsyncConnection[Any], schema: str) -> tuple[bool, PhotoRecord]:
+        cur = await conn.execute(
+            f'DELETE FROM {schema}."{LIKE}" WHERE photo_id = %s AND user_id = %s '
+            "RETURNING photo_id",
+            [photo_id, viewer_id],
+        )
+        if await cur.fetchone() is None:
+            return False, await _current(conn, schema, photo_id)
+        await conn.execute(
+            f'DELETE FROM {schema}."{ACTIVITY}" '
+            "WHERE user_id = %s AND kind = %s AND actor_id = %s AND photo_id = %s",
+            [photo.owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
+        )
+        return True, await _count_change(conn, schema, photo_id, -1)
+
+    changed, record = await routing.awrite(shard_of(photo_id), unlike)
+    if changed:
+        await effects.after_like(record, actor_id=viewer_id, liked=False)
+    return record

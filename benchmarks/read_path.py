@@ -1,0 +1,117 @@
+"""SQL statements per GraphQL page, per database alias, for 5, 20 and 50 photos.
+
+Photos of 10 owners (spread over the shard servers) with 4 comments each and
+likes by the viewer are written straight into the shards. Each query asks N
+photos with owner, likeCount, viewerHasLiked, commentCount and 3 comments
+with their authors, once by ID (`photo(id:)` aliases: photos on many logical
+shards) and once as the viewer's home feed; it runs in-process over ASGI so
+every statement is counted (backend.shards.stats). Memcached is cleared
+before each cold run; the warm run repeats the query with the cache filled.
+A page that grows with N is an N+1; the expected shape is flat.
+
+    eval "$(scripts/stack.sh --profile bench env)"; .venv/bin/python benchmarks/read_path.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import Counter
+from typing import Any
+
+from common import emit, log, make_users, setup_django
+
+setup_django()
+
+import httpx  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+
+from backend.asgi import application  # noqa: E402
+from backend.shards import routing  # noqa: E402
+from backend.shards.ids import shard_of  # noqa: E402
+from backend.shards.stats import count_statements  # noqa: E402
+from backend.social.services import do_follow  # noqa: E402
+
+FIELDS = """id likeCount viewerHasLiked commentCount owner { id username }
+  comments(first: 3) { edges { node { id text author { id username } } } }"""
+
+
+async def build(n_photos: int) -> tuple[str, list[int]]:
+    (viewer_id, token), *owners = await make_users(11, "reader")
+    photo_ids = []
+    for n in range(n_photos):
+        owner_id = owners[n % len(owners)][0]
+        rows = await routing.aquery(
+            shard_of(owner_id),
+            'INSERT INTO {schema}."photos_photo" (owner_id, width, height, key, comment_count) '
+            "VALUES (%s, 10, 10, %s, 4) RETURNING id",
+            [owner_id, secrets.token_urlsafe(16)],
+        )
+        photo_id = int(rows[0]["id"])
+        photo_ids.append(photo_id)
+        for c in range(4):
+            await routing.aquery(
+                shard_of(photo_id),
+                'INSERT INTO {schema}."social_comment" (photo_id, author_id, text) '
+                "VALUES (%s, %s, 'nice')",
+                [photo_id, owners[c][0]],
+            )
+        if n % 2:
+            await routing.aquery(
+                shard_of(photo_id),
+                'INSERT INTO {schema}."social_like" (photo_id, user_id) VALUES (%s, %s)',
+                [photo_id, viewer_id],
+            )
+    for owner_id, _ in owners:
+        await do_follow(viewer_id=viewer_id, target_id=owner_id)
+    return token, photo_ids
+
+
+async def counted(client: httpx.AsyncClient, query: str, token: str) -> dict[str, int]:
+    with count_statements() as counter:
+        response = await client.post(
+            "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}
+        )
+    body = response.json()
+    assert not body.get("errors"), body["errors"]
+    return dict(sorted(Counter(counter).items()))
+
+
+async def main() -> None:
+    log("read_path: writing 50 photos with comments and likes")
+    token, photo_ids = await build(50)
+    transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
+    results: dict[str, Any] = {}
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        await counted(client, "{ viewer { id } }", token)  # open pools, load the shard map
+        for size in (5, 20, 50):
+            by_id = (
+                "{ "
+                + " ".join(
+                    f'p{i}: photo(id: "{pid}") {{ {FIELDS} }}'
+                    for i, pid in enumerate(photo_ids[:size])
+                )
+                + " }"
+            )
+            feed = f"{{ feed(first: {size}) {{ edges {{ node {{ {FIELDS} }} }} }} }}"
+            row: dict[str, Any] = {}
+            for name, query in (("photos_by_id", by_id), ("feed", feed)):
+                cache.clear()
+                cold = await counted(client, query, token)
+                warm = await counted(client, query, token)
+                row[name] = {
+                    "cold": cold,
+                    "cold_total": sum(cold.values()),
+                    "warm": warm,
+                    "warm_total": sum(warm.values()),
+                }
+            results[str(size)] = row
+    flat = all(
+        results["5"][q]["cold"] == results["20"][q]["cold"] == results["50"][q]["cold"]
+        for q in ("photos_by_id", "feed")
+    )
+    emit({"benchmark": "read_path", "statements_per_page": results, "flat_in_page_size": flat})
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,174 @@
+"""The read path's statement counts: constant per physical server, whatever the page size.
+
+Photos, likes and comments are written straight into the shards (quick, and
+spread over many logical shards on both servers); the reads go through HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.photos.cache import ainvalidate_photos
+from backend.shards import routing, topology
+from backend.shards.ids import shard_of
+from backend.shards.stats import count_statements
+from backend.social.cache import ainvalidate_users
+from tests.graphql import gql, sign_up
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PHOTO_FIELDS = """
+  id likeCount viewerHasLiked commentCount
+  owner { id username }
+  comments(first: 3) { edges { node { id text author { id username } } } }
+"""
+
+
+def _photos_query(ids: list[int]) -> str:
+    parts = [f'p{n}: photo(id: "{pid}") {{ {PHOTO_FIELDS} }}' for n, pid in enumerate(ids)]
+    return "{ " + "\n".join(parts) + " }"
+
+
+async def _make_world(client: httpx.AsyncClient, unique: str, n_photos: int) -> dict[str, Any]:
+    """Owners on both servers, n photos spread over them, 4 comments and some likes each."""
+    viewer = await sign_up(client, f"rv_{unique}")
+    owners: list[dict[str, Any]] = []
+    servers: set[str] = set()
+    shard_map = await topology.arefresh()
+    while len(owners) < 8 or len(servers) < 2:
+        owner = await sign_up(client, f"ro{len(owners)}_{unique}")
+        owners.append(owner)
+        servers.add(shard_map.server_of(shard_of(int(owner["user"]["id"]))))
+    # Alternate servers, so even the first few photos touch both.
+    by_server = sorted(owners, key=lambda o: shard_map.server_of(shard_of(int(o["user"]["id"]))))
+    owners = [o for pair in zip(by_server, reversed(by_server), strict=True) for o in pair]
+    owners = list({o["user"]["id"]: o for o in owners}.values())
+    commenters = [int(o["user"]["id"]) for o in owners[:3]]
+    photo_ids: list[int] = []
+    for n in range(n_photos):
+        owner_id = int(owners[n % len(owners)]["user"]["id"])
+        rows = await routing.aquery(
+            shard_of(owner_id),
+            'INSERT INTO {schema}."photos_photo" (owner_id, caption, width, height, key, '
+            "comment_count, like_count) VALUES (%s, '', 10, 10, %s, 4, %s) RETURNING id",
+            [owner_id, secrets.token_urlsafe(16), n % 2],
+        )
+        photo_id = int(rows[0]["id"])
+        photo_ids.append(photo_id)
+        for c in range(4):
+            await routing.aquery(
+                shard_of(photo_id),
+                'INSERT INTO {schema}."social_comment" (photo_id, author_id, text) '
+                "VALUES (%s, %s, %s)",
+                [photo_id, commenters[c % len(commenters)], f"c{c}"],
+            )
+        if n % 2:
+            await routing.aquery(
+                shard_of(photo_id),
+                'INSERT INTO {schema}."social_like" (photo_id, user_id) VALUES (%s, %s)',
+                [photo_id, int(viewer["user"]["id"])],
+            )
+    user_ids = [int(u["user"]["id"]) for u in [viewer, *owners]]
+    return {"viewer": viewer, "photo_ids": photo_ids, "servers": servers, "user_ids": user_ids}
+
+
+async def _forget(world: dict[str, Any]) -> None:
+    """Drop this world's cached copies (not cache.clear(): tests run in parallel)."""
+    await ainvalidate_photos(world["photo_ids"])
+    await ainvalidate_users(world["user_ids"])
+
+
+async def _counted(client: httpx.AsyncClient, query: str, token: str) -> tuple[Any, Counter[str]]:
+    with count_statements() as counter:
+        body = await gql(client, query, token=token)
+    assert "errors" not in body, body
+    return body["data"], counter
+
+
+async def test_statements_per_server_do_not_grow_with_the_page(
+    client: httpx.AsyncClient, unique: str
+) -> None:
+    world = await _make_world(client, unique, 50)
+    token = world["viewer"]["token"]
+    counts = {}
+    for size in (5, 20, 50):
+        # Memcached off the path: fresh copies are what this test counts.
+        await _forget(world)
+        data, counter = await _counted(client, _photos_query(world["photo_ids"][:size]), token)
+        assert len(data) == size
+        for n in range(size):
+            photo = data[f"p{n}"]
+            assert photo["viewerHasLiked"] is bool(n % 2)
+            assert photo["likeCount"] == n % 2
+            assert photo["commentCount"] == 4
+            assert [e["node"]["text"] for e in photo["comments"]["edges"]] == ["c3", "c2", "c1"]
+        counts[size] = counter
+    assert counts[5] == counts[20] == counts[50], counts
+    shard_servers = set(counts[20]) - {"default"}
+    assert shard_servers == world["servers"]
+    # photos, profiles, likes, comments, comment authors' profiles: at most 5 per server,
+    # plus the accounts in the directory (owners, authors) and the token lookup.
+    assert all(counts[20][s] <= 5 for s in shard_servers), counts[20]
+    assert counts[20]["default"] <= 3, counts[20]
+
+
+async def test_memcached_hits_issue_fewer_statements(
+    client: httpx.AsyncClient, unique: str
+) -> None:
+    world = await _make_world(client, unique, 20)
+    query = _photos_query(world["photo_ids"])
+    await _forget(world)
+    cold_data, cold = await _counted(client, query, world["viewer"]["token"])
+    warm_data, warm = await _counted(client, query, world["viewer"]["token"])
+    assert warm_data == cold_data
+    assert sum(warm.values()) < sum(cold.values()), (cold, warm)
+
+
+def _memcached_pid() -> int:
+    return int((Path(os.environ["STACK_DIR"]) / "run" / "memcached.pid").read_text().split()[0])
+
+
+@pytest.mark.serial
+async def test_answers_stay_correct_with_memcached_down(
+    client: httpx.AsyncClient, unique: str
+) -> None:
+    world = await _make_world(client, unique, 6)
+    query = _photos_query(world["photo_ids"])
+    token = world["viewer"]["token"]
+    before, _ = await _counted(client, query, token)
+    os.kill(_memcached_pid(), signal.SIGTERM)
+    try:
+        await asyncio.sleep(0.3)
+        during, _ = await _counted(client, query, token)
+        assert during == before
+        like = await gql(
+            client,
+            "mutation($id: ID!) { likePhoto(id: $id) { likeCount viewerHasLiked } }",
+            {"id": str(world["photo_ids"][0])},
+            token=token,
+        )
+        assert like["data"]["likePhoto"] == {"likeCount": 1, "viewerHasLiked": True}
+    finally:
+        await asyncio.to_thread(
+            subprocess.run,
+            [
+                str(ROOT / "scripts" / "stack.sh"),
+                "--profile",
+                os.environ["STACK_PROFILE"],
+                "servers",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    after, _ = await _counted(client, query, token)
+    assert after["p0"]["likeCount"] == 1
