@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import time
 from typing import Any
 
 import httpx
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 import tests.imagegen as imagegen
 from backend.redisconn import async_client
@@ -250,3 +253,35 @@ async def test_activity_feed(client: httpx.AsyncClient, unique: str) -> None:
     ]
     assert ("LIKE", fans[0]["user"]["username"]) not in kinds
     assert len(kinds) == 8
+
+
+async def test_rebuild_feeds_command(client: httpx.AsyncClient, unique: str) -> None:
+    author = await sign_up(client, f"ca_{unique}")
+    reader = await sign_up(client, f"cr_{unique}")
+    await gql(client, FOLLOW, {"id": author["user"]["id"]}, token=reader["token"])
+    posted = [await _post(client, author, n) for n in range(2)]
+    key = feedstore.feed_key(int(reader["user"]["id"]))
+    await async_client().delete(key)
+    out = io.StringIO()
+    await asyncio.to_thread(
+        call_command, "rebuild_feeds", "--user", reader["user"]["id"], "--json", stdout=out
+    )
+    summary = json.loads(out.getvalue())
+    assert summary["users"] == 1 and summary["feed_entries"] == 2
+    members = await async_client().zrange(key, 0, -1)
+    assert feedstore.COMPLETE in members
+    assert sorted(feedstore.photo_ids(members)) == sorted(int(p) for p in posted)
+
+
+async def test_seed_demo_gives_a_feed(client: httpx.AsyncClient) -> None:
+    out = io.StringIO()
+    await asyncio.to_thread(call_command, "seed_demo", "--json", stdout=out)
+    assert "alice" in json.loads(out.getvalue())["users"]
+    body = await gql(
+        client,
+        'mutation { logIn(username: "alice", password: "demo-password") { token } }',
+    )
+    token = body["data"]["logIn"]["token"]
+    feed = await gql(client, FEED, {"first": 50}, token=token)
+    owners = {e["node"]["owner"]["username"] for e in feed["data"]["feed"]["edges"]}
+    assert {"alice", "bob", "carol"} <= owners

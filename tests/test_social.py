@@ -303,3 +303,44 @@ async def test_followers_pages(client: httpx.AsyncClient, unique: str) -> None:
             break
         after = conn["pageInfo"]["endCursor"]
     assert seen == [f["user"]["id"] for f in reversed(fans)]
+
+
+async def test_half_written_follow_is_repaired_from_the_truth(
+    client: httpx.AsyncClient, unique: str
+) -> None:
+    """A crash between the two commits leaves the mirror ahead; the reconcile job fixes it."""
+    from backend.social.tasks import reconcile_follow
+
+    a = await sign_up(client, f"ra_{unique}")
+    b = await sign_up(client, f"rb_{unique}")
+    a_id, b_id = int(a["user"]["id"]), int(b["user"]["id"])
+    # What the crash leaves: B's mirror says A follows, A's truth has no row.
+    await routing.aquery(
+        shard_of(b_id),
+        'INSERT INTO {schema}."social_follower" (user_id, follower_id, status) '
+        "VALUES (%s, %s, 'active')",
+        [b_id, a_id],
+    )
+    await routing.aquery(
+        shard_of(b_id),
+        'UPDATE {schema}."social_profile" SET follower_count = 1 WHERE user_id = %s',
+        [b_id],
+    )
+    reconcile_follow.send(a_id, b_id)  # run by the stack's Dramatiq worker
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        rows = await routing.aquery(
+            shard_of(b_id),
+            'SELECT follower_count FROM {schema}."social_profile" WHERE user_id = %s',
+            [b_id],
+        )
+        if rows[0]["follower_count"] == 0:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "not repaired in 10 s"
+        await asyncio.sleep(0.1)
+    mirror = await routing.aquery(
+        shard_of(b_id),
+        'SELECT 1 FROM {schema}."social_follower" WHERE user_id = %s AND follower_id = %s',
+        [b_id, a_id],
+    )
+    assert mirror == []
