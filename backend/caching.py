@@ -13,9 +13,20 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
 log = logging.getLogger(__name__)
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a (blocking, pymemcache) cache call in a pool thread.
+
+    Not Django's `cache.aget_many` & co.: they run in the request's one
+    thread-sensitive thread, where a page's cache calls queue behind the
+    ORM's, which measured 12 ms per feed page instead of 0.5.
+    """
+    return await sync_to_async(fn, thread_sensitive=False)(*args, **kwargs)
 
 
 async def aget_many(keys: dict[str, int]) -> dict[int, Any]:
@@ -23,7 +34,7 @@ async def aget_many(keys: dict[str, int]) -> dict[int, Any]:
     if not keys:
         return {}
     try:
-        found = await cache.aget_many(list(keys))
+        found = await _in_thread(cache.get_many, list(keys))
     except Exception:  # a broken connection must not fail the read
         log.warning("memcached read failed", exc_info=True)
         return {}
@@ -34,7 +45,7 @@ async def aset_many(items: dict[str, Any], *, ttl: int) -> None:
     if not items:
         return
     try:
-        await cache.aset_many(items, timeout=ttl)
+        await _in_thread(cache.set_many, items, timeout=ttl)
     except Exception:
         log.warning("memcached write failed", exc_info=True)
 
@@ -44,7 +55,7 @@ async def adelete_many(keys: Iterable[str]) -> None:
     if not keys:
         return
     try:
-        await cache.adelete_many(keys)
+        await _in_thread(cache.delete_many, keys)
     except Exception:
         log.warning("memcached delete failed", exc_info=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -21,6 +22,8 @@ def setup_django() -> None:
         sys.exit('run through `make bench`, or eval "$(scripts/stack.sh --profile P env)" first')
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.test")
     django.setup()
+    # One log line per request would cost the load generator more than the server.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def emit(result: dict[str, Any]) -> None:

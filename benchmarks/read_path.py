@@ -82,7 +82,7 @@ async def main() -> None:
     token, photo_ids = await build(50)
     transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
     results: dict[str, Any] = {}
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         await counted(client, "{ viewer { id } }", token)  # open pools, load the shard map
         for size in (5, 20, 50):
             by_id = (

@@ -39,6 +39,15 @@ def get_post_subscribers(*, followed_id: int, among: Iterable[int]) -> list[int]
     )
 
 
+def get_all_post_subscribers(*, followed_id: int) -> set[int]:
+    """Everyone who asked for a push when `followed_id` posts (far fewer than its followers)."""
+    return set(
+        PostNotificationOptIn.objects.filter(followed_id=followed_id).values_list(
+            "account_id", flat=True
+        )
+    )
+
+
 async def aget_post_notifications_enabled(*, account_id: int, followed_id: int) -> bool:
     return await PostNotificationOptIn.objects.filter(
         account_id=account_id, followed_id=followed_id

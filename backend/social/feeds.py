@@ -81,9 +81,12 @@ def do_fan_out(*, photo_id: int, owner_id: int) -> int:
     reach only its approved followers. Followers who opted in to this
     account's post notifications get a push, batched per page.
     """
+    from backend.notifications.selectors import get_all_post_subscribers
     from backend.notifications.services import do_notify_followers_of_post
     from backend.social.tasks import deliver_photo
 
+    # Read once, not per page: a page of 2,000 followers rarely holds one.
+    subscribers = get_all_post_subscribers(followed_id=owner_id)
     chunk = int(settings.FANOUT_CHUNK)
     after, chunks = 0, 0
     while True:
@@ -92,9 +95,12 @@ def do_fan_out(*, photo_id: int, owner_id: int) -> int:
             return chunks
         follower_ids = [int(r["follower_id"]) for r in page]
         deliver_photo.send(photo_id, follower_ids)
-        do_notify_followers_of_post(
-            actor_id=owner_id, photo_id=photo_id, recipient_ids=follower_ids
-        )
+        if subscribers:
+            wanted = [f for f in follower_ids if f in subscribers]
+            if wanted:
+                do_notify_followers_of_post(
+                    actor_id=owner_id, photo_id=photo_id, recipient_ids=wanted
+                )
         chunks += 1
         after = int(page[-1]["id"])
 
