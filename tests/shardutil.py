@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -34,4 +37,14 @@ async def delete_profile(user_id: int) -> None:
 
     await routing.aquery(
         shard_of(user_id), 'DELETE FROM {schema}."social_profile" WHERE user_id = %s', [user_id]
+    )
+
+
+def start_stopped_servers() -> None:
+    """Start whatever data server of the test stack a test stopped (by pid)."""
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [str(root / "scripts" / "stack.sh"), "--profile", os.environ["STACK_PROFILE"], "servers"],
+        check=True,
+        capture_output=True,
     )

@@ -10,7 +10,6 @@ import asyncio
 import os
 import secrets
 import signal
-import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,7 @@ from backend.shards.ids import shard_of
 from backend.shards.stats import count_statements
 from backend.social.cache import ainvalidate_users
 from tests.graphql import gql, sign_up
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.shardutil import start_stopped_servers
 
 PHOTO_FIELDS = """
   id likeCount viewerHasLiked commentCount
@@ -159,16 +157,6 @@ async def test_answers_stay_correct_with_memcached_down(
         )
         assert like["data"]["likePhoto"] == {"likeCount": 1, "viewerHasLiked": True}
     finally:
-        await asyncio.to_thread(
-            subprocess.run,
-            [
-                str(ROOT / "scripts" / "stack.sh"),
-                "--profile",
-                os.environ["STACK_PROFILE"],
-                "servers",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        await asyncio.to_thread(start_stopped_servers)
     after, _ = await _counted(client, query, token)
     assert after["p0"]["likeCount"] == 1

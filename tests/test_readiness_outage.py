@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-pytestmark = pytest.mark.serial
+from tests.shardutil import start_stopped_servers
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.serial
 
 
 def _running(pid: int) -> bool:
@@ -44,15 +43,6 @@ def test_readyz_names_a_stopped_shard_server(live_url):
         assert body["checks"][victim]["ok"] is False
         assert body["checks"]["directory"]["ok"] is True
     finally:
-        subprocess.run(
-            [
-                str(ROOT / "scripts" / "stack.sh"),
-                "--profile",
-                os.environ["STACK_PROFILE"],
-                "servers",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        start_stopped_servers()
     response = httpx.get(f"{live_url}/readyz", timeout=15)
     assert response.status_code == 200, response.text

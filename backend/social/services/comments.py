@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 
 from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.photos.counters import adjust_photo_counter
 from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
 from backend.shards import routing
 from backend.shards.ids import shard_of
@@ -31,20 +32,6 @@ def check_comment_text(text: str) -> str:
     return text
 
 
-async def _count_change(
-    conn: psycopg.AsyncConnection[Any], schema: str, photo_id: int, delta: int
-) -> PhotoRecord:
-    cur = await conn.execute(
-        f'UPDATE {schema}."{PHOTO_TABLE}" SET comment_count = comment_count + %s '
-        "WHERE id = %s RETURNING *",
-        [delta, photo_id],
-    )
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound("no such photo")
-    return PhotoRecord.from_row(row)
-
-
 async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> CommentRecord:
     """Comment on a photo the viewer may see."""
     text = check_comment_text(text)
@@ -67,7 +54,9 @@ async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> Comment
                 "(user_id, kind, actor_id, photo_id, comment_id) VALUES (%s, %s, %s, %s, %s)",
                 [photo.owner_id, ActivityKind.COMMENT.value, viewer_id, photo_id, comment.id],
             )
-        return comment, await _count_change(conn, schema, photo_id, +1)
+        return comment, await adjust_photo_counter(
+            conn, schema, photo_id, column="comment_count", delta=+1
+        )
 
     comment, updated = await routing.awrite(shard_of(photo_id), add)
     await effects.after_comment(updated, actor_id=viewer_id, added=True)
@@ -93,7 +82,9 @@ async def do_delete_comment(*, viewer_id: int, comment_id: int) -> bool:
             f'DELETE FROM {schema}."{ACTIVITY}" WHERE user_id = %s AND comment_id = %s',
             [row["owner_id"], comment_id],
         )
-        return await _count_change(conn, schema, int(row["photo_id"]), -1)
+        return await adjust_photo_counter(
+            conn, schema, int(row["photo_id"]), column="comment_count", delta=-1
+        )
 
     photo = await routing.awrite(shard_of(comment_id), delete)
     await effects.after_comment(photo, actor_id=viewer_id, added=False)

@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 
 from backend.errors import NotFound
+from backend.photos.counters import adjust_photo_counter
 from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
 from backend.shards import routing
 from backend.shards.ids import shard_of
@@ -16,20 +17,6 @@ from backend.social.selectors.access import access_photo
 
 LIKE = Like._meta.db_table
 ACTIVITY = Activity._meta.db_table
-
-
-async def _count_change(
-    conn: psycopg.AsyncConnection[Any], schema: str, photo_id: int, delta: int
-) -> PhotoRecord:
-    cur = await conn.execute(
-        f'UPDATE {schema}."{PHOTO_TABLE}" SET like_count = like_count + %s WHERE id = %s '
-        "RETURNING *",
-        [delta, photo_id],
-    )
-    row = await cur.fetchone()
-    if row is None:  # deleted meanwhile: roll the like back too
-        raise NotFound("no such photo")
-    return PhotoRecord.from_row(row)
 
 
 async def _current(conn: psycopg.AsyncConnection[Any], schema: str, photo_id: int) -> PhotoRecord:
@@ -58,7 +45,9 @@ async def do_like_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
                 "VALUES (%s, %s, %s, %s)",
                 [photo.owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
             )
-        return True, await _count_change(conn, schema, photo_id, +1)
+        return True, await adjust_photo_counter(
+            conn, schema, photo_id, column="like_count", delta=+1
+        )
 
     changed, record = await routing.awrite(shard_of(photo_id), like)
     if changed:
@@ -83,7 +72,9 @@ async def do_unlike_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
             "WHERE user_id = %s AND kind = %s AND actor_id = %s AND photo_id = %s",
             [photo.owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
         )
-        return True, await _count_change(conn, schema, photo_id, -1)
+        return True, await adjust_photo_counter(
+            conn, schema, photo_id, column="like_count", delta=-1
+        )
 
     changed, record = await routing.awrite(shard_of(photo_id), unlike)
     if changed:
