@@ -16,7 +16,7 @@ from backend.errors import InvalidInput
 from backend.photos.services import do_upload_photo
 from backend.shards.progress import progress_bar
 from backend.social import services
-from backend.social.selectors import get_account_by_username
+from backend.social.selectors import get_account_by_username, get_users_by_ids
 
 DEMO_USERS = ["alice", "bob", "carol", "dave", "erin", "frank"]
 DEMO_PASSWORD = "demo-password"  # noqa: S105  (documented demo credentials)
@@ -48,11 +48,14 @@ class Command(BaseCommand):
         created: dict[str, int] = {}
         with progress_bar(len(DEMO_USERS), "demo accounts", unit="user") as bar:
             for n, username in enumerate(DEMO_USERS):
-                if async_to_sync(get_account_by_username)(username) is None:
+                account = async_to_sync(get_account_by_username)(username)
+                if account is None:
                     account, _ = async_to_sync(services.do_sign_up)(
                         username=username, password=DEMO_PASSWORD, email=f"{username}@example.com"
                     )
                     created[username] = account.id
+                [user] = async_to_sync(get_users_by_ids)([account.id])
+                if user is not None and user.photo_count == 0:
                     for k in range(PHOTOS_EACH):
                         async_to_sync(do_upload_photo)(
                             owner_id=account.id,
@@ -60,7 +63,7 @@ class Command(BaseCommand):
                             caption=f"{username}'s demo photo #{k + 1}",
                         )
                 bar.update(1)
-        self._follow_everyone(created)
+        self._follow_everyone()
         if options["json"]:
             self.stdout.write(json.dumps({"created": list(created), "users": DEMO_USERS}))
         else:
@@ -69,17 +72,15 @@ class Command(BaseCommand):
                 f"{len(created)} created"
             )
 
-    def _follow_everyone(self, created: dict[str, int]) -> None:
-        """New demo users follow every other demo user (and are followed back)."""
-        ids = {}
+    def _follow_everyone(self) -> None:
+        """Every demo user follows every other one."""
+        ids = []
         for username in DEMO_USERS:
             account = async_to_sync(get_account_by_username)(username)
             if account is not None:
-                ids[username] = account.id
-        for new in created:
-            for other, other_id in ids.items():
-                if other == new:
-                    continue
-                for follower, target in ((ids[new], other_id), (other_id, ids[new])):
+                ids.append(account.id)
+        for follower in ids:
+            for target in ids:
+                if follower != target:
                     with contextlib.suppress(InvalidInput):  # already following
                         async_to_sync(services.do_follow)(viewer_id=follower, target_id=target)
