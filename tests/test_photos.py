@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 from typing import Any
 
 import httpx
@@ -198,7 +200,6 @@ def _bucket_objects() -> set[str]:
 async def test_rejected_upload_leaves_nothing_behind(
     client: httpx.AsyncClient, unique: str, settings: Any, case: str
 ) -> None:
-    settings.PHOTO_MAX_BYTES = 2_000_000
     user = await sign_up(client, f"rej_{unique}")
     data = {
         "oversize": imagegen.phone_jpeg(4032, 3024),  # several MB
@@ -207,6 +208,9 @@ async def test_rejected_upload_leaves_nothing_behind(
         "bomb": imagegen.bomb_png(),
         "no_profile_row": imagegen.png_bytes(100, 100),
     }[case]
+    # Just under the file's size: the request passes the body limit (limit +
+    # 1 MiB for the envelope) and the upload check refuses the file itself.
+    settings.PHOTO_MAX_BYTES = len(data) - 1 if case == "oversize" else 2_000_000
     if case == "no_profile_row":
         # The images are stored before the row is written; a row that cannot
         # be written (the profile is gone) must take the stored images with it.
@@ -222,3 +226,25 @@ async def test_rejected_upload_leaves_nothing_behind(
         count = await gql(client, PHOTOS_PAGE, {"id": user["user"]["id"], "first": 1})
         assert count["data"]["user"]["photoCount"] == 0
         assert count["data"]["user"]["photos"]["edges"] == []
+
+
+async def test_oversized_request_body_is_refused_before_it_is_read(live_url: str) -> None:
+    from backend.limits import body_limit
+
+    # A client declares a body over the limit and sends only its first bytes:
+    # the answer comes at once, without the server waiting for (or storing) the rest.
+    host, port = live_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST /graphql HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: multipart/form-data; boundary=zzz\r\n"
+        + f"Content-Length: {body_limit() + 1}\r\n\r\n".encode()
+        + b"x" * 1024
+    )
+    await writer.drain()
+    # The server closes the connection after the answer: read to the end.
+    answer = await asyncio.wait_for(reader.read(), timeout=10)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert error_codes(json.loads(body)) == ["BAD_USER_INPUT"]
+    writer.close()

@@ -6,7 +6,13 @@ import strawberry
 
 from backend.graph.context import Info
 from backend.graph.feeds.types import Activity
-from backend.graph.pagination import Connection, build_connection, check_first, decode_cursor
+from backend.graph.pagination import (
+    Connection,
+    build_connection,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+)
 from backend.graph.photos.loaders import PhotoByIdLoader
 from backend.graph.photos.types import Photo
 from backend.social.selectors.activity import get_activity_page
@@ -29,6 +35,8 @@ class Query:
             page.photos, first=first, key=lambda p: p.id, node=lambda p: Photo(record=p)
         )
         connection.page_info.has_next_page = page.has_more
+        if page.has_more and page.next_before is not None:
+            connection.page_info.end_cursor = encode_cursor(page.next_before)
         return connection
 
     @strawberry.field(

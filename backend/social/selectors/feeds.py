@@ -22,6 +22,9 @@ MAX_ROUNDS = 4
 class FeedPage:
     photos: list[PhotoRecord]
     has_more: bool
+    # Where the next page starts: the last photo returned or, when every entry
+    # read was skipped, the last one read (so a client always moves on).
+    next_before: int | None
 
 
 async def _followed_huge_accounts(viewer_id: int) -> list[int]:
@@ -93,4 +96,9 @@ async def get_feed_page(*, viewer_id: int, before: int | None, limit: int) -> Fe
             photos.append(photo)
         if len(photos) > limit or not more:
             break
-    return FeedPage(photos=photos[:limit], has_more=len(photos) > limit or more)
+    page = photos[:limit]
+    return FeedPage(
+        photos=page,
+        has_more=len(photos) > limit or more,
+        next_before=page[-1].id if page else cursor,
+    )
