@@ -285,3 +285,30 @@ async def test_seed_demo_gives_a_feed(client: httpx.AsyncClient) -> None:
     feed = await gql(client, FEED, {"first": 50}, token=token)
     owners = {e["node"]["owner"]["username"] for e in feed["data"]["feed"]["edges"]}
     assert {"alice", "bob", "carol"} <= owners
+
+
+async def test_paging_moves_past_long_runs_of_skipped_entries(
+    client: httpx.AsyncClient, unique: str
+) -> None:
+    kept = await sign_up(client, f"ka_{unique}")
+    dropped = await sign_up(client, f"kd_{unique}")
+    reader = await sign_up(client, f"kr_{unique}")
+    for author in (kept, dropped):
+        await gql(client, FOLLOW, {"id": author["user"]["id"]}, token=reader["token"])
+    await _feed_ids(client, reader["token"])
+    old = await _post(client, kept)
+    newer = [await _post(client, dropped, n) for n in range(20)]
+    await _wait_for(client, reader["token"], newer[-1])
+    # Unfollowing leaves 20 stale entries on top of the feed, skipped when read.
+    await gql(client, UNFOLLOW, {"id": dropped["user"]["id"]}, token=reader["token"])
+    seen: list[str] = []
+    after = None
+    for _ in range(30):
+        body = await gql(client, FEED, {"first": 1, "after": after}, token=reader["token"])
+        conn = body["data"]["feed"]
+        seen += [e["node"]["id"] for e in conn["edges"]]
+        if not conn["pageInfo"]["hasNextPage"]:
+            break
+        assert conn["pageInfo"]["endCursor"], "a page with more to come needs a cursor"
+        after = conn["pageInfo"]["endCursor"]
+    assert seen == [old]
