@@ -344,3 +344,36 @@ async def test_half_written_follow_is_repaired_from_the_truth(
         [b_id, a_id],
     )
     assert mirror == []
+
+
+async def test_concurrent_follows_beyond_the_pool_size_finish(
+    client: httpx.AsyncClient, unique: str, settings: Any
+) -> None:
+    """Each follow holds a transaction while it writes the mirror. With more
+    follows at once than pooled connections (all on one server), they must
+    still all complete: the mirror writes use their own pool."""
+    from backend.shards import topology
+    from backend.social.services import do_follow
+
+    star = await sign_up(client, f"cs_{unique}")
+    star_id = int(star["user"]["id"])
+    shard_map = await topology.arefresh()
+    server = shard_map.server_of(shard_of(star_id))
+    fans: list[int] = []
+    n = 0
+    while len(fans) < 6:
+        fan = await sign_up(client, f"c{n}_{unique}")
+        n += 1
+        if shard_map.server_of(shard_of(int(fan["user"]["id"]))) == server:
+            fans.append(int(fan["user"]["id"]))
+
+    settings.DB_POOL_MAX = 2  # pools made from now on (a new event loop's) hold 2
+
+    def follow_all_on_a_fresh_loop() -> None:
+        async def follow_all() -> None:
+            await asyncio.gather(*(do_follow(viewer_id=f, target_id=star_id) for f in fans))
+
+        asyncio.run(asyncio.wait_for(follow_all(), timeout=30))
+
+    await asyncio.to_thread(follow_all_on_a_fresh_loop)
+    assert (await _user(client, star["user"]["id"]))["followerCount"] == len(fans)

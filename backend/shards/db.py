@@ -26,7 +26,7 @@ Row = dict[str, Any]
 
 _lock = threading.Lock()
 _sync_pools: dict[tuple[int, str], ConnectionPool] = {}
-_async_pools: dict[tuple[int, int, str], AsyncConnectionPool] = {}
+_async_pools: dict[tuple[int, int, str, str], AsyncConnectionPool] = {}
 
 
 def servers() -> list[str]:
@@ -60,12 +60,16 @@ def sync_pool(server: str) -> ConnectionPool:
         return pool
 
 
-async def async_pool(server: str) -> AsyncConnectionPool:
+async def async_pool(server: str, purpose: str = "async") -> AsyncConnectionPool:
+    """This loop's pool for `server`. `purpose="nested"` is a second pool for
+    transactions opened while another one is held (a follow's mirror write):
+    drawn from the same pool, busy outer transactions could take every
+    connection and wait forever for their inner ones."""
     loop = asyncio.get_running_loop()
-    key = (os.getpid(), id(loop), server)
+    key = (os.getpid(), id(loop), server, purpose)
     pool = _async_pools.get(key)
     if pool is None:
-        pool = AsyncConnectionPool(**_pool_options(server, "async"), open=False)
+        pool = AsyncConnectionPool(**_pool_options(server, purpose), open=False)
         _async_pools[key] = pool
         await pool.open()
     return pool
@@ -78,8 +82,10 @@ def connection(server: str) -> Iterator[psycopg.Connection[Row]]:
 
 
 @asynccontextmanager
-async def aconnection(server: str) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
-    pool = await async_pool(server)
+async def aconnection(
+    server: str, purpose: str = "async"
+) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
+    pool = await async_pool(server, purpose)
     async with pool.connection() as conn:
         yield conn  # type: ignore[misc]
 

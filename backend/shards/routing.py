@@ -99,13 +99,18 @@ def write(logical: int, fn: Callable[[psycopg.Connection[Row], str], T]) -> T:
 
 
 async def awrite(
-    logical: int, fn: Callable[[psycopg.AsyncConnection[Row], str], Awaitable[T]]
+    logical: int,
+    fn: Callable[[psycopg.AsyncConnection[Row], str], Awaitable[T]],
+    *,
+    nested: bool = False,
 ) -> T:
-    """Async `write`."""
+    """Async `write`. `nested=True` for a transaction opened inside another
+    one: it draws from a separate pool (see db.async_pool)."""
 
     async def attempt(shard_map: topology.ShardMap) -> T:
         server = shard_map.server_of(logical)
-        async with db.aconnection(server) as conn, conn.transaction():
+        purpose = "nested" if nested else "async"
+        async with db.aconnection(server, purpose) as conn, conn.transaction():
             return await fn(_ACounted(conn, server), schema_name(logical))  # type: ignore[arg-type]
 
     return await _retry_async(attempt)

@@ -114,7 +114,7 @@ async def _mirror(follower_id: int, target_id: int, desired: Status) -> Status:
             )
         return current
 
-    return await routing.awrite(shard_of(target_id), apply)
+    return await routing.awrite(shard_of(target_id), apply, nested=True)
 
 
 async def change_edge(
