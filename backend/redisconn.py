@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import weakref
 
 import redis
 import redis.asyncio as aioredis
@@ -17,7 +18,11 @@ from django.conf import settings
 
 _lock = threading.Lock()
 _sync: dict[int, redis.Redis] = {}
-_async: dict[tuple[int, int], aioredis.Redis] = {}
+# Keyed by the loop object, not id(loop): a closed loop's id can be reused by
+# a new loop, which must not get a client bound to the dead one.
+_async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def sync_client() -> redis.Redis:
@@ -30,8 +35,8 @@ def sync_client() -> redis.Redis:
 
 
 def async_client() -> aioredis.Redis:
-    key = (os.getpid(), id(asyncio.get_running_loop()))
-    client = _async.get(key)
+    loop = asyncio.get_running_loop()
+    client = _async.get(loop)
     if client is None:
-        client = _async[key] = aioredis.Redis.from_url(settings.REDIS_URL)
+        client = _async[loop] = aioredis.Redis.from_url(settings.REDIS_URL)
     return client

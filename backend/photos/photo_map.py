@@ -20,11 +20,7 @@ one pipelined round trip.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import os
-import threading
-import weakref
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -32,9 +28,9 @@ from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
-from django.conf import settings
 
 from backend.errors import InvalidInput
+from backend.redisconn import async_client, sync_client
 from backend.shards import routing
 from backend.shards.ids import SEQUENCE_BITS, SEQUENCE_MASK, SHARD_BITS, min_id_at, shard_of
 
@@ -286,18 +282,10 @@ def _owners(rows: list[tuple[int, int]], results: list[Any]) -> dict[int, int]:
 
 # ---------------------------------------------------------------- sync API
 
-_lock = threading.Lock()
-_clients: dict[int, redis.Redis] = {}
-
 
 def client() -> redis.Redis:
-    """This process's Redis client for the map (a fork gets its own)."""
-    pid = os.getpid()
-    with _lock:
-        found = _clients.get(pid)
-        if found is None:
-            found = _clients[pid] = redis.Redis.from_url(settings.REDIS_URL)
-        return found
+    """This process's Redis client (shared with the feeds)."""
+    return sync_client()
 
 
 def _run(script: _Script, calls: list[Call]) -> list[Any]:
@@ -356,20 +344,10 @@ def remove_many(photo_ids: Iterable[int]) -> int:
 
 # ---------------------------------------------------------------- async API
 
-# One client per event loop: a redis.asyncio connection belongs to the loop
-# that opened it (gunicorn workers have one loop, tests may have several).
-_aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def aclient() -> aioredis.Redis:
-    """The running loop's redis.asyncio client for the map."""
-    loop = asyncio.get_running_loop()
-    found = _aclients.get(loop)
-    if found is None:
-        found = _aclients[loop] = aioredis.Redis.from_url(settings.REDIS_URL)
-    return found
+    """The running loop's redis.asyncio client (shared with the feeds)."""
+    return async_client()
 
 
 async def _arun(script: _Script, calls: list[Call]) -> list[Any]:

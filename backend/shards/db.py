@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -26,7 +27,11 @@ Row = dict[str, Any]
 
 _lock = threading.Lock()
 _sync_pools: dict[tuple[int, str], ConnectionPool] = {}
-_async_pools: dict[tuple[int, int, str, str], AsyncConnectionPool] = {}
+# Per event loop object (not id(loop): a closed loop's id can come back for a
+# new loop, which must not get pools bound to the dead one).
+_async_pools: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str], AsyncConnectionPool]
+] = weakref.WeakKeyDictionary()
 
 
 def servers() -> list[str]:
@@ -65,12 +70,12 @@ async def async_pool(server: str, purpose: str = "async") -> AsyncConnectionPool
     transactions opened while another one is held (a follow's mirror write):
     drawn from the same pool, busy outer transactions could take every
     connection and wait forever for their inner ones."""
-    loop = asyncio.get_running_loop()
-    key = (os.getpid(), id(loop), server, purpose)
-    pool = _async_pools.get(key)
+    pools = _async_pools.setdefault(asyncio.get_running_loop(), {})
+    pool = pools.get((server, purpose))
     if pool is None:
-        pool = AsyncConnectionPool(**_pool_options(server, purpose), open=False)
-        _async_pools[key] = pool
+        pool = pools[(server, purpose)] = AsyncConnectionPool(
+            **_pool_options(server, purpose), open=False
+        )
         await pool.open()
     return pool
 
