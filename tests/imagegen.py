@@ -84,3 +84,19 @@ def truncated_jpeg() -> bytes:
 
 def not_an_image() -> bytes:
     return b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def heic_bytes(width: int, height: int) -> bytes:
+    """An iPhone-style HEIC (needs pillow-heif, a dependency of the product)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    out = io.BytesIO()
+    _picture(width, height, 4).save(out, "HEIF", quality=80)
+    return out.getvalue()
+
+
+def cmyk_jpeg(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    _picture(width, height, 5).convert("CMYK").save(out, "JPEG", quality=85)
+    return out.getvalue()
