@@ -1,9 +1,10 @@
-"""What follows a committed social change: repair jobs, pushes, feeds, caches.
+"""Around a social change: its repair job before it, and after it commits,
+pushes, feeds and cache invalidation.
 
-Everything here runs after the database transactions of the change have
-committed (the services call it after `routing.awrite` returned), never
-inside them. A failing side effect is logged (and reported to Sentry) but
-does not fail the change the user already made.
+The `after_*` functions run once the change's transactions have committed
+(the services call them after `routing.awrite` returned), never inside them.
+A failing side effect is logged (and reported to Sentry) but does not fail
+the change the user already made.
 """
 
 from __future__ import annotations
