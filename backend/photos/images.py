@@ -9,8 +9,8 @@ Decisions (docs/decisions/0009-photo-renditions.md):
   no GPS; no XMP, no comments; no ICC: pixels are converted to sRGB first).
 - THUMBNAIL is a 150x150 centre crop (grid view); MEDIUM and LARGE keep the
   aspect ratio with the longest side at 640 / 1080, never upscaled.
-- Outputs are progressive JPEG (quality 82, 4:2:0): every client decodes it,
-  and it encodes several times faster than WebP at similar size here.
+- Outputs are progressive JPEG (quality 82, 4:2:0): every client decodes it
+  (the WebP trade-off, measured, is in the decision record).
 - JPEG sources are decoded with draft() (libjpeg's DCT scaling by 1/2, 1/4,
   1/8) straight to at least the LARGE size, which is most of the speed on a
   12-megapixel photo.
