@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 import dramatiq
-import redis
-from django.conf import settings
 
 from backend import queue  # noqa: F401  (the broker must be set before actors are declared)
+from backend.redisconn import sync_client
 
 HEARTBEAT_TTL = 60
 
@@ -20,5 +19,4 @@ def heartbeat_key(nonce: str) -> str:
 @dramatiq.actor(max_retries=0, time_limit=10_000)
 def heartbeat(nonce: str) -> None:
     """Proves a worker consumes the queue: records which process ran it."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.set(heartbeat_key(nonce), os.getpid(), ex=HEARTBEAT_TTL)
+    sync_client().set(heartbeat_key(nonce), os.getpid(), ex=HEARTBEAT_TTL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.errors import InvalidInput
+from backend.shards.ids import MAX_ID
 
 
 def parse_id(value: str, *, what: str = "id") -> int:
@@ -10,6 +11,6 @@ def parse_id(value: str, *, what: str = "id") -> int:
         parsed = int(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"{what} is not a valid ID") from None
-    if not 0 < parsed < (1 << 63):
+    if not 0 < parsed <= MAX_ID:
         raise InvalidInput(f"{what} is not a valid ID")
     return parsed

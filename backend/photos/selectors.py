@@ -9,10 +9,9 @@ from datetime import datetime
 from backend.photos.models import Photo
 from backend.shards import routing
 from backend.shards.db import Row
-from backend.shards.ids import shard_of
+from backend.shards.ids import MAX_ID, shard_of
 
 PHOTO_TABLE = Photo._meta.db_table
-MAX_ID = (1 << 63) - 1
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ SEQUENCE_MASK = (1 << SEQUENCE_BITS) - 1
 SHARD_MASK = (1 << SHARD_BITS) - 1
 # The top time bit would set the sign bit of a signed bigint: never used.
 MAX_TIME_MS = (1 << (TIME_BITS - 1)) - 1
+# Above every ID (bigint's maximum): the "before" bound of a first page.
+MAX_ID = (1 << 63) - 1
 
 
 @dataclass(frozen=True)

@@ -105,17 +105,23 @@ def do_fan_out(*, photo_id: int, owner_id: int) -> int:
         after = int(page[-1]["id"])
 
 
+async def _abackfill(user_id: int, photo_ids: Sequence[int]) -> None:
+    """Add photos to one user's feed, if that feed exists (BACKFILL)."""
+    script = async_client().register_script(BACKFILL)
+    await script(
+        keys=[feedstore.feed_key(user_id)],
+        args=[feedstore.cap(), *(feedstore.pack(i) for i in photo_ids)],
+    )
+
+
 async def ado_publish(*, photo_id: int, owner_id: int, follower_count: int) -> None:
     """Make a new photo reach feeds: the owner's own at once; followers' by
     fan-out (queued), or, for a huge account, through its recent list, which
     readers merge in, so all its followers see the photo at once."""
     from backend.social.tasks import fan_out_photo
 
+    await _abackfill(owner_id, [photo_id])
     client = async_client()
-    script = client.register_script(BACKFILL)
-    await script(
-        keys=[feedstore.feed_key(owner_id)], args=[feedstore.cap(), feedstore.pack(photo_id)]
-    )
     if is_huge(follower_count):
         pipe = client.pipeline(transaction=False)
         pipe.sadd(feedstore.HUGE_ACCOUNTS, owner_id)
@@ -154,11 +160,7 @@ async def aon_follow_changed(change: EdgeChange) -> None:
     ids = await _recent_photo_ids([change.target_id], PER_ACCOUNT)
     if not ids:
         return
-    script = async_client().register_script(BACKFILL)
-    await script(
-        keys=[feedstore.feed_key(change.follower_id)],
-        args=[feedstore.cap(), *(feedstore.pack(i) for i in ids)],
-    )
+    await _abackfill(change.follower_id, ids)
 
 
 async def get_followed_ids(user_id: int, *, limit: int = MAX_FOLLOWED_FOR_REBUILD) -> list[int]:

@@ -7,11 +7,10 @@ from datetime import datetime
 
 from backend.shards import routing
 from backend.shards.db import Row
-from backend.shards.ids import shard_of
+from backend.shards.ids import MAX_ID, shard_of
 from backend.social.models import Activity
 
 ACTIVITY = Activity._meta.db_table
-MAX_ID = (1 << 63) - 1
 
 
 @dataclass(frozen=True)

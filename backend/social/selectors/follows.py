@@ -8,12 +8,11 @@ from typing import Literal
 
 from backend.errors import Forbidden
 from backend.shards import routing
-from backend.shards.ids import shard_of
+from backend.shards.ids import MAX_ID, shard_of
 from backend.social.models import Follower, Following, FollowStatus
 
 FOLLOWING = Following._meta.db_table
 FOLLOWER = Follower._meta.db_table
-MAX_ID = (1 << 63) - 1
 
 Direction = Literal["followers", "following", "requests"]
 
