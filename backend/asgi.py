@@ -1,6 +1,23 @@
-"""ASGI entry point: gunicorn runs it with uvicorn workers."""
+"""ASGI entry point: gunicorn runs it with uvicorn workers.
 
+A small router in front of everything (docs/decisions/0010-runtime.md):
+- `lifespan`: opens this process's connections at startup and closes them
+  at shutdown (backend/runtime.py);
+- `/graphql`: Strawberry's ASGI app;
+- `/healthz`, `/readyz`: answered here;
+- anything else: Django's ASGI handler.
+
+Django's handler is not on the API's path: it sends its request signals and
+closes each response through `sync_to_async`, two thread hops per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
 import os
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -8,6 +25,59 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
 
 django_application = get_asgi_application()
 
-from backend.limits import limit_request_body  # noqa: E402  (needs settings)
+from backend import health, runtime  # noqa: E402  (needs settings)
+from backend.graph.views import graphql_app  # noqa: E402
+from backend.limits import ASGIApp, Receive, Scope, Send, limit_request_body  # noqa: E402
 
-application = limit_request_body(django_application)
+log = logging.getLogger(__name__)
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def _json_endpoint(
+    answer: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
+) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        status, payload = await answer()
+        body = json.dumps(payload).encode()
+        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+async def lifespan(scope: Scope, receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                await runtime.start()
+            except Exception as exc:
+                log.exception("startup failed")
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await runtime.stop()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+ROUTES: dict[str, ASGIApp] = {
+    "/graphql": graphql_app,  # type: ignore[dict-item]
+    "/graphql/": graphql_app,  # type: ignore[dict-item]
+    "/healthz": _json_endpoint(health.healthz),
+    "/readyz": _json_endpoint(health.readyz),
+}
+
+
+async def router(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        await lifespan(scope, receive, send)
+        return
+    app = ROUTES.get(scope.get("path", ""), django_application)
+    await app(scope, receive, send)
+
+
+application = limit_request_body(router)

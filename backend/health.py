@@ -9,36 +9,22 @@ from typing import Any, cast
 
 import boto3
 import psycopg
-import redis.asyncio as aioredis
-from asgiref.sync import sync_to_async
 from botocore.config import Config
 from django.conf import settings
-from django.db import connections
-from django.http import HttpRequest, JsonResponse
-from pymemcache.client.base import Client as MemcacheClient
+
+from backend import runtime
+from backend.shards import db
 
 CHECK_TIMEOUT = 2.0
 
 
-async def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
-
-
-def _conninfo(alias: str) -> str:
-    s = connections.settings[alias]
-    return psycopg.conninfo.make_conninfo(
-        host=s["HOST"],
-        port=s["PORT"],
-        dbname=s["NAME"],
-        user=s["USER"],
-        password=s["PASSWORD"] or None,
-        connect_timeout=int(CHECK_TIMEOUT),
-    )
-
-
-def _postgres(alias: str) -> Callable[[], Awaitable[None]]:
+def _postgres(server: str) -> Callable[[], Awaitable[None]]:
     async def check() -> None:
-        conn = await psycopg.AsyncConnection.connect(_conninfo(alias), autocommit=True)
+        # A connection of its own, not the pool's: the question is whether the
+        # server accepts connections now.
+        conn = await psycopg.AsyncConnection.connect(
+            runtime.conninfo(server), autocommit=True, connect_timeout=int(CHECK_TIMEOUT)
+        )
         async with conn:
             await conn.execute("SELECT 1")
 
@@ -46,24 +32,11 @@ def _postgres(alias: str) -> Callable[[], Awaitable[None]]:
 
 
 async def _redis() -> None:
-    client = aioredis.from_url(
-        settings.REDIS_URL, socket_timeout=CHECK_TIMEOUT, socket_connect_timeout=CHECK_TIMEOUT
-    )
-    async with client:
-        await client.ping()
+    await runtime.redis().ping()
 
 
-def _memcached_sync() -> None:
-    cache = cast(dict[str, Any], settings.CACHES["default"])
-    for location in cache["LOCATION"]:
-        host, _, port = location.rpartition(":")
-        client = MemcacheClient(
-            (host, int(port)), connect_timeout=CHECK_TIMEOUT, timeout=CHECK_TIMEOUT
-        )
-        try:
-            client.version()
-        finally:
-            client.close()
+async def _memcached() -> None:
+    await runtime.memcache().version()
 
 
 def _s3_sync() -> None:
@@ -81,13 +54,17 @@ def _s3_sync() -> None:
     client.head_bucket(Bucket=opts["bucket_name"])
 
 
+async def _s3() -> None:
+    await runtime.in_thread(_s3_sync)  # boto3 has no async API
+
+
 def checks() -> dict[str, Callable[[], Awaitable[None]]]:
-    out: dict[str, Callable[[], Awaitable[None]]] = {"directory": _postgres("default")}
-    for server in settings.SHARD_SERVERS:
+    out: dict[str, Callable[[], Awaitable[None]]] = {"directory": _postgres(db.DIRECTORY)}
+    for server in db.servers():
         out[server] = _postgres(server)
     out["redis"] = _redis
-    out["memcached"] = sync_to_async(_memcached_sync, thread_sensitive=False)
-    out["s3"] = sync_to_async(_s3_sync, thread_sensitive=False)
+    out["memcached"] = _memcached
+    out["s3"] = _s3
     return out
 
 
@@ -102,11 +79,15 @@ async def _run(check: Callable[[], Awaitable[None]]) -> dict[str, Any]:
     return result
 
 
-async def readyz(request: HttpRequest) -> JsonResponse:
+async def healthz() -> tuple[int, dict[str, Any]]:
+    return 200, {"status": "ok"}
+
+
+async def readyz() -> tuple[int, dict[str, Any]]:
     named = checks()
     results = dict(
         zip(named, await asyncio.gather(*(_run(c) for c in named.values())), strict=True)
     )
     failed = sorted(name for name, r in results.items() if not r["ok"])
     body = {"status": "unavailable" if failed else "ok", "failed": failed, "checks": results}
-    return JsonResponse(body, status=503 if failed else 200)
+    return (503 if failed else 200), body

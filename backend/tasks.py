@@ -7,7 +7,7 @@ import os
 import dramatiq
 
 from backend import queue  # noqa: F401  (the broker must be set before actors are declared)
-from backend.redisconn import sync_client
+from backend.redisconn import async_client
 
 HEARTBEAT_TTL = 60
 
@@ -17,6 +17,6 @@ def heartbeat_key(nonce: str) -> str:
 
 
 @dramatiq.actor(max_retries=0, time_limit=10_000)
-def heartbeat(nonce: str) -> None:
+async def heartbeat(nonce: str) -> None:
     """Proves a worker consumes the queue: records which process ran it."""
-    sync_client().set(heartbeat_key(nonce), os.getpid(), ex=HEARTBEAT_TTL)
+    await async_client().set(heartbeat_key(nonce), os.getpid(), ex=HEARTBEAT_TTL)

@@ -1,10 +1,6 @@
-from django.urls import path
+"""Django's URLs: none today. The API's paths (/graphql, /healthz, /readyz)
+are routed in backend/asgi.py before Django's handler."""
 
-from backend import health
-from backend.graph.views import graphql_view
+from django.urls import URLPattern
 
-urlpatterns = [
-    path("graphql", graphql_view, name="graphql"),
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
-]
+urlpatterns: list[URLPattern] = []

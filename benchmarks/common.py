@@ -95,3 +95,25 @@ async def make_users(n: int, prefix: str) -> list[tuple[int, str]]:
         )
         out += [(account.id, token) for account, token in made]
     return out
+
+
+class OnOneLoop:
+    """One event loop with the runtime open, for a sync benchmark script that
+    calls async domain code step by step: `call(coro)` runs one coroutine on
+    it; `close()` closes the runtime and the loop."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        from backend import runtime
+
+        self._runtime = runtime
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(runtime.start())
+
+    def __call__(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self._runtime.stop())
+        self.loop.close()

@@ -23,40 +23,49 @@ import secrets
 import time
 from typing import Any
 
-from common import emit, log, setup_django
+import psycopg
+import redis
+from common import OnOneLoop, emit, log, setup_django
 
 setup_django()
 
-from backend.asyncrun import run  # noqa: E402
-from backend.redisconn import sync_client  # noqa: E402
+from django.conf import settings  # noqa: E402
+
 from backend.shards import db, routing, topology  # noqa: E402
 from backend.shards.ids import encode_id, schema_name, shard_of  # noqa: E402
 from backend.social import feedstore  # noqa: E402
 from backend.social.feeds import ado_publish  # noqa: E402
 
 TARGET = 100_000
+call = OnOneLoop()
+
+
+def sync_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def make_owner() -> int:
-    rows = routing.query(
-        random.randrange(topology.get_map().logical_count),
-        'INSERT INTO {schema}."social_profile" (full_name, bio, is_private) '
-        "VALUES ('bench star', '', false) RETURNING user_id",
+    rows = call(
+        routing.aquery(
+            random.randrange(call(topology.aget_map()).logical_count),
+            'INSERT INTO {schema}."social_profile" (full_name, bio, is_private) '
+            "VALUES ('bench star', '', false) RETURNING user_id",
+        )
     )
     return int(rows[0]["user_id"])
 
 
 def make_followers(owner_id: int, n: int) -> list[int]:
     """n follower IDs (spread over shards) and their Follower edges, by COPY."""
-    logical_count = topology.get_map().logical_count
+    logical_count = call(topology.aget_map()).logical_count
     base_ms = 10_000_000
     followers = [
         encode_id(ms=base_ms + i // 1000, shard=i % logical_count, sequence=i % 1000)
         for i in range(n)
     ]
     logical = shard_of(owner_id)
-    server = topology.get_map().server_of(logical)
-    with db.connection(server) as conn, conn.transaction():
+    server = call(topology.aget_map()).server_of(logical)
+    with psycopg.connect(db.conninfo(server)) as conn, conn.transaction():
         with conn.cursor().copy(
             f'COPY {schema_name(logical)}."social_follower" (user_id, follower_id, status) '
             "FROM STDIN"
@@ -81,11 +90,13 @@ def make_feeds(followers: list[int]) -> None:
 
 
 def insert_photo(owner_id: int) -> int:
-    rows = routing.query(
-        shard_of(owner_id),
-        'INSERT INTO {schema}."photos_photo" (owner_id, caption, width, height, key) '
-        "VALUES (%s, 'bench', 1080, 1080, %s) RETURNING id",
-        [owner_id, secrets.token_urlsafe(16)],
+    rows = call(
+        routing.aquery(
+            shard_of(owner_id),
+            'INSERT INTO {schema}."photos_photo" (owner_id, caption, width, height, key) '
+            "VALUES (%s, 'bench', 1080, 1080, %s) RETURNING id",
+            [owner_id, secrets.token_urlsafe(16)],
+        )
     )
     return int(rows[0]["id"])
 
@@ -138,7 +149,7 @@ def main() -> None:
     sample = [*random.sample(followers, min(200, len(followers))), followers[-1]]
     log("fanout: publishing (the stack's Dramatiq worker delivers)")
     started = time.perf_counter()
-    run(ado_publish(photo_id=photo_id, owner_id=owner_id, follower_count=args.followers))
+    call(ado_publish(photo_id=photo_id, owner_id=owner_id, follower_count=args.followers))
     while not all(has_photo(sample, member)):
         time.sleep(0.05)
         if time.perf_counter() - started > 600:
@@ -164,6 +175,7 @@ def main() -> None:
         "ratio_to_baseline": round(rate / base_rate, 2),
     }
     emit(result)
+    call.close()
 
 
 if __name__ == "__main__":

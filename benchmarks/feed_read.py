@@ -12,7 +12,6 @@ home screen. Baseline, same run, same client: `{ __typename }`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import secrets
 from typing import Any
 
@@ -93,4 +92,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from backend import runtime
+
+    runtime.run(main())

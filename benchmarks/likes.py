@@ -14,7 +14,6 @@ second (the cost of the HTTP + GraphQL round trip alone).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import secrets
 from typing import Any
@@ -98,4 +97,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from backend import runtime
+
+    runtime.run(main())

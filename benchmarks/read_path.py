@@ -14,7 +14,6 @@ A page that grows with N is an N+1; the expected shape is flat.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections import Counter
 from typing import Any
@@ -129,4 +128,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from backend import runtime
+
+    runtime.run(main())

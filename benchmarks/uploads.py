@@ -97,4 +97,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from backend import runtime
+
+    runtime.run(main())

@@ -33,6 +33,16 @@ def _db_access(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def _runtime() -> AsyncIterator[None]:
+    """This process's connections, opened on the session's one event loop, as
+    the ASGI lifespan opens them in a web process."""
+    from backend import runtime
+
+    async with runtime.running():
+        yield
+
+
 @pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:10]

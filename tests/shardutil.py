@@ -13,13 +13,22 @@ from backend.shards import db, topology
 from backend.shards.ids import schema_name
 
 
+def placement() -> list[str]:
+    """The shard map as the directory holds it now (read with a connection of
+    the test's own, so sync tests need no runtime)."""
+    with psycopg.connect(db.conninfo(db.DIRECTORY)) as conn:
+        rows = conn.execute(
+            f'SELECT server FROM "{topology.PLACEMENT}" ORDER BY logical'
+        ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def logical_on(server: str, *, index: int = 0) -> int:
-    return topology.refresh(force=True).shards_on(server)[index]
+    return [i for i, s in enumerate(placement()) if s == server][index]
 
 
 def shard_conn(logical: int) -> psycopg.Connection[Any]:
-    server = topology.refresh(force=True).server_of(logical)
-    return psycopg.connect(db.conninfo(server), autocommit=True)
+    return psycopg.connect(db.conninfo(placement()[logical]), autocommit=True)
 
 
 def fetch_ids(conn: psycopg.Connection[Any], sql: str) -> list[int]:

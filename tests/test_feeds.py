@@ -17,7 +17,7 @@ import tests.imagegen as imagegen
 from backend.redisconn import async_client
 from backend.shards.stats import count_statements
 from backend.social import feedstore
-from backend.social.feeds import do_deliver
+from backend.social.feeds import ado_deliver
 from backend.social.tasks import deliver_photo
 from tests.graphql import error_codes, gql, sign_up, upload
 
@@ -171,8 +171,8 @@ async def test_retried_delivery_does_not_duplicate(client: httpx.AsyncClient, un
     photo_id = await _post(client, author)
     key = feedstore.feed_key(reader_id)
     size = await async_client().zcard(key)
-    assert do_deliver(photo_id=int(photo_id), follower_ids=[reader_id]) == 1
-    assert do_deliver(photo_id=int(photo_id), follower_ids=[reader_id]) == 0
+    assert await ado_deliver(photo_id=int(photo_id), follower_ids=[reader_id]) == 1
+    assert await ado_deliver(photo_id=int(photo_id), follower_ids=[reader_id]) == 0
     for _ in range(2):  # the same chunk twice through the real worker
         deliver_photo.send(int(photo_id), [reader_id])
     await asyncio.sleep(1.0)

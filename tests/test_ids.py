@@ -160,11 +160,11 @@ def test_concurrent_generators_on_one_shard_never_collide():
     assert {shard_of(v) for v in every} == {logical}
 
 
-def test_pool_counts_statements_per_server():
+async def test_pool_counts_statements_per_server():
     from backend.shards.stats import count_statements
 
     with count_statements() as counter:
-        db.execute("shard1", "SELECT 1")
-        db.execute("shard2", "SELECT 1")
-        db.execute("shard2", "SELECT 1")
+        await db.aexecute("shard1", "SELECT 1")
+        await db.aexecute("shard2", "SELECT 1")
+        await db.aexecute("shard2", "SELECT 1")
     assert counter == {"shard1": 1, "shard2": 2}

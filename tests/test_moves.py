@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from backend import runtime
 from backend.shards import db, routing, topology
 from backend.shards.ids import schema_name, shard_of
 from backend.social.models import Profile
@@ -30,8 +32,8 @@ def _move(logical: int, target: str) -> dict:
     return json.loads(out.getvalue())
 
 
-def _insert(logical: int, tag: str) -> int:
-    rows = routing.query(
+async def _ainsert(logical: int, tag: str) -> int:
+    rows = await routing.aquery(
         logical,
         f'INSERT INTO {{schema}}."{PROFILE}" (full_name, bio, is_private) '
         "VALUES ('', %s, false) RETURNING user_id",
@@ -40,12 +42,16 @@ def _insert(logical: int, tag: str) -> int:
     return int(rows[0]["user_id"])
 
 
+def _insert(logical: int, tag: str) -> int:
+    return runtime.run(_ainsert(logical, tag))
+
+
 def _other(server: str) -> str:
     return next(s for s in db.servers() if s != server)
 
 
 def test_move_under_concurrent_reads_and_writes_loses_nothing(unique):
-    shard_map = topology.refresh(force=True)
+    shard_map = runtime.run(topology.refresh(force=True))
     logical = shard_map.shards_on("shard1")[4]
     source, target = "shard1", _other("shard1")
     before = [_insert(logical, unique) for _ in range(200)]
@@ -56,11 +62,12 @@ def test_move_under_concurrent_reads_and_writes_loses_nothing(unique):
     write_latency: list[float] = []
     reads = [0]
 
-    def writer() -> None:
+    # Each client thread is a process of its own: one loop, one runtime.
+    async def writer() -> None:
         while not stop.is_set():
             started = time.monotonic()
             try:
-                new_id = _insert(logical, unique)
+                new_id = await _ainsert(logical, unique)
             except BaseException as exc:
                 errors.append(exc)
                 return
@@ -68,12 +75,12 @@ def test_move_under_concurrent_reads_and_writes_loses_nothing(unique):
             with lock:
                 written.append(new_id)
 
-    def reader() -> None:
+    async def reader() -> None:
         while not stop.is_set():
             with lock:
                 expected = set(written)
             try:
-                rows = routing.fetch_many(Profile, "user_id", expected)
+                rows = await routing.afetch_many(Profile, "user_id", expected)
             except BaseException as exc:
                 errors.append(exc)
                 return
@@ -82,9 +89,10 @@ def test_move_under_concurrent_reads_and_writes_loses_nothing(unique):
                 errors.append(AssertionError(f"read missed {len(expected - found)} rows"))
                 return
             reads[0] += 1
+            await asyncio.sleep(0)
 
-    threads = [threading.Thread(target=writer) for _ in range(3)]
-    threads += [threading.Thread(target=reader) for _ in range(2)]
+    threads = [threading.Thread(target=runtime.run, args=(writer(),)) for _ in range(3)]
+    threads += [threading.Thread(target=runtime.run, args=(reader(),)) for _ in range(2)]
     for t in threads:
         t.start()
     try:
@@ -103,11 +111,15 @@ def test_move_under_concurrent_reads_and_writes_loses_nothing(unique):
     assert len(written) > len(before) + 20  # writes went on during the move
 
     schema = schema_name(logical)
-    assert not db.execute(source, "SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
-    rows = db.execute(target, f'SELECT user_id FROM {schema}."{PROFILE}" WHERE bio = %s', [unique])
+    assert not runtime.run(
+        db.aexecute(source, "SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+    )
+    rows = runtime.run(
+        db.aexecute(target, f'SELECT user_id FROM {schema}."{PROFILE}" WHERE bio = %s', [unique])
+    )
     stored = [int(r["user_id"]) for r in rows]
     assert sorted(stored) == sorted(written)  # every write exactly once, on the new server
-    assert topology.refresh(force=True).server_of(logical) == target
+    assert runtime.run(topology.refresh(force=True)).server_of(logical) == target
 
     # New IDs on the new server keep increasing past every ID minted before.
     assert _insert(logical, unique) > max(written)
@@ -115,7 +127,9 @@ def test_move_under_concurrent_reads_and_writes_loses_nothing(unique):
     call_command("shards", "check", "--json", stdout=out)
     assert json.loads(out.getvalue())["ok"] is True
 
-    total = db.execute(target, f'SELECT count(*) AS n FROM {schema}."{PROFILE}"')[0]["n"]
+    total = runtime.run(db.aexecute(target, f'SELECT count(*) AS n FROM {schema}."{PROFILE}"'))[0][
+        "n"
+    ]
     back = _move(logical, source)
     assert back["rows"][PROFILE] == total
 
@@ -123,22 +137,28 @@ def test_move_under_concurrent_reads_and_writes_loses_nothing(unique):
 CHILD = """
 import os, sys, time, django
 django.setup()
+import asyncio
+from backend import runtime
 from backend.shards import topology
 logical, target = int(sys.argv[1]), sys.argv[2]
-print(topology.get_map().server_of(logical), flush=True)
-deadline = time.monotonic() + 30
-while time.monotonic() < deadline:
-    seen = topology.get_map().server_of(logical)
-    if seen == target:
-        print(seen, flush=True)
-        sys.exit(0)
-    time.sleep(0.05)
-sys.exit(1)
+
+async def main():
+    print((await topology.aget_map()).server_of(logical), flush=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        seen = (await topology.aget_map()).server_of(logical)
+        if seen == target:
+            print(seen, flush=True)
+            return 0
+        await asyncio.sleep(0.05)
+    return 1
+
+sys.exit(runtime.run(main()))
 """
 
 
 def test_map_cache_in_another_process_sees_a_move():
-    shard_map = topology.refresh(force=True)
+    shard_map = runtime.run(topology.refresh(force=True))
     logical = shard_map.shards_on("shard2")[6]
     target = _other("shard2")
     child = subprocess.Popen(
@@ -163,11 +183,11 @@ def test_map_cache_in_another_process_sees_a_move():
 
 
 def test_check_reports_a_stray_copy():
-    shard_map = topology.refresh(force=True)
+    shard_map = runtime.run(topology.refresh(force=True))
     logical = shard_map.shards_on("shard1")[8]
     schema = schema_name(logical)
     stray_on = _other("shard1")
-    db.execute(stray_on, f"CREATE SCHEMA {schema}")
+    runtime.run(db.aexecute(stray_on, f"CREATE SCHEMA {schema}"))
     try:
         out = StringIO()
         with pytest.raises(CommandError):
@@ -175,25 +195,30 @@ def test_check_reports_a_stray_copy():
         problems = json.loads(out.getvalue())["problems"]
         assert problems == [f"{schema}: stray copy on {stray_on} (the map says shard1)"]
     finally:
-        db.execute(stray_on, f"DROP SCHEMA {schema} CASCADE")
+        runtime.run(db.aexecute(stray_on, f"DROP SCHEMA {schema} CASCADE"))
 
 
 def test_a_failed_move_leaves_the_source_serving(unique, monkeypatch):
-    shard_map = topology.refresh(force=True)
+    shard_map = runtime.run(topology.refresh(force=True))
     logical = shard_map.shards_on("shard1")[10]
     kept = _insert(logical, unique)
     from backend.shards import moves
 
-    def broken_set_placement(*args, **kwargs):
+    async def broken_set_placement(*args, **kwargs):
         raise RuntimeError("directory went away")
 
     monkeypatch.setattr(moves.topology, "set_placement", broken_set_placement)
     with pytest.raises(RuntimeError):
-        moves.move_shard(logical, _other("shard1"))
+        runtime.run(moves.move_shard(logical, _other("shard1")))
     monkeypatch.undo()
-    assert topology.refresh(force=True).server_of(logical) == "shard1"
-    assert not db.execute(
-        _other("shard1"), "SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema_name(logical)]
+    assert runtime.run(topology.refresh(force=True)).server_of(logical) == "shard1"
+    assert not runtime.run(
+        db.aexecute(
+            _other("shard1"),
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s",
+            [schema_name(logical)],
+        )
     )
     assert shard_of(_insert(logical, unique)) == logical
-    assert [int(r["user_id"]) for r in routing.fetch_many(Profile, "user_id", [kept])] == [kept]
+    rows = runtime.run(routing.afetch_many(Profile, "user_id", [kept]))
+    assert [int(r["user_id"]) for r in rows] == [kept]

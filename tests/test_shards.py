@@ -6,11 +6,11 @@ import json
 from io import StringIO
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connections
 
+from backend import runtime
 from backend.shards import routing, topology
 from backend.shards.ids import decode_id, schema_name, shard_of
 from backend.shards.migrator import migrate_schema
@@ -20,10 +20,10 @@ from backend.social.models import Profile
 PROFILE = Profile._meta.db_table
 
 
-def _make_profiles(logicals: list[int], bio: str) -> list[int]:
+async def _amake_profiles(logicals: list[int], bio: str) -> list[int]:
     ids = []
     for logical in logicals:
-        rows = routing.query(
+        rows = await routing.aquery(
             logical,
             f'INSERT INTO {{schema}}."{PROFILE}" (full_name, bio, is_private) '
             "VALUES ('', %s, false) RETURNING user_id",
@@ -33,20 +33,24 @@ def _make_profiles(logicals: list[int], bio: str) -> list[int]:
     return ids
 
 
+def _make_profiles(logicals: list[int], bio: str) -> list[int]:
+    return runtime.run(_amake_profiles(logicals, bio))
+
+
 def test_map_places_every_logical_shard_on_a_known_server(settings):
-    shard_map = topology.refresh(force=True)
+    shard_map = runtime.run(topology.refresh(force=True))
     assert shard_map.logical_count == settings.LOGICAL_SHARDS
     assert set(shard_map.placement) == set(settings.SHARD_SERVERS)
     assert len(set(shard_map.placement)) >= 2
 
 
 def test_rows_are_written_where_their_id_says(unique):
-    shard_map = topology.refresh(force=True)
+    shard_map = runtime.run(topology.refresh(force=True))
     logical = shard_map.shards_on("shard2")[2]
     [user_id] = _make_profiles([logical], unique)
     assert shard_of(user_id) == logical
     assert shard_map.locate_id(user_id).schema == schema_name(logical)
-    rows = routing.fetch_many(Profile, "user_id", [user_id])
+    rows = runtime.run(routing.afetch_many(Profile, "user_id", [user_id]))
     assert [(r["user_id"], r["bio"]) for r in rows] == [(user_id, unique)]
 
 
@@ -54,7 +58,7 @@ def test_rows_are_written_where_their_id_says(unique):
 async def test_batched_read_is_one_statement_per_physical_server(unique, count):
     shard_map = await topology.arefresh()
     logicals = [i * 7 % shard_map.logical_count for i in range(count)]
-    ids = await sync_to_async(_make_profiles)(logicals, unique)
+    ids = await _amake_profiles(logicals, unique)
     servers = {shard_map.server_of(i) for i in logicals}
     assert len({shard_of(i) for i in ids}) > 1 and len(servers) == 2
     missing = [ids[0] + 1]  # same shard, no row
@@ -65,20 +69,11 @@ async def test_batched_read_is_one_statement_per_physical_server(unique, count):
     assert counter == dict.fromkeys(servers, 1)
 
 
-def test_sync_batched_read_counts_the_same(unique):
-    shard_map = topology.refresh(force=True)
-    ids = _make_profiles([1, 2, 3, 4, 300, 301], unique)
-    with count_statements() as counter:
-        rows = routing.fetch_many(Profile, "user_id", ids)
-    assert len(rows) == len(ids)
-    assert counter == dict.fromkeys({shard_map.server_of(shard_of(i)) for i in ids}, 1)
-
-
-def test_write_runs_in_one_transaction(unique):
+async def test_write_runs_in_one_transaction(unique):
     logical = 9
 
-    def two_rows_then_fail(conn, schema):
-        conn.execute(
+    async def two_rows_then_fail(conn, schema):
+        await conn.execute(
             f'INSERT INTO {schema}."{PROFILE}" (full_name, bio, is_private) '
             "VALUES ('', %s, false)",
             [unique],
@@ -86,8 +81,10 @@ def test_write_runs_in_one_transaction(unique):
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        routing.write(logical, two_rows_then_fail)
-    rows = routing.query(logical, f'SELECT 1 FROM {{schema}}."{PROFILE}" WHERE bio = %s', [unique])
+        await routing.awrite(logical, two_rows_then_fail)
+    rows = await routing.aquery(
+        logical, f'SELECT 1 FROM {{schema}}."{PROFILE}" WHERE bio = %s', [unique]
+    )
     assert rows == []
 
 
@@ -96,7 +93,7 @@ def test_migrate_shards_is_idempotent():
     call_command("migrate_shards", "--json", stdout=out)
     summary = json.loads(out.getvalue())
     assert sum(summary["migrations_applied"].values()) == 0
-    assert summary["logical_shards"] == topology.refresh().logical_count
+    assert summary["logical_shards"] == runtime.run(topology.refresh()).logical_count
 
 
 def test_migrating_resumes_a_schema_left_half_done():
@@ -129,7 +126,7 @@ def test_shards_status_json_lists_servers_shards_and_rows():
     out = StringIO()
     call_command("shards", "status", "--json", stdout=out)
     status = json.loads(out.getvalue())
-    shard_map = topology.refresh()
+    shard_map = runtime.run(topology.refresh())
     assert len(status["servers"]) >= 2
     listed = sorted(i for s in status["servers"] for i in s["logical_shards"])
     assert listed == list(range(shard_map.logical_count))
@@ -147,7 +144,7 @@ def test_shards_decode_round_trips(unique):
     assert decoded["shard"] == 17 == expected.shard
     assert decoded["sequence"] == expected.sequence
     assert decoded["id"] == str(user_id)
-    assert decoded["server"] == topology.refresh().server_of(17)
+    assert decoded["server"] == runtime.run(topology.refresh()).server_of(17)
     with pytest.raises(CommandError):
         call_command("shards", "decode", "-3", stdout=StringIO())
 
@@ -159,7 +156,7 @@ def test_shards_check_finds_nothing_wrong():
 
 
 def test_move_refuses_bad_requests():
-    shard_map = topology.refresh(force=True)
+    shard_map = runtime.run(topology.refresh(force=True))
     here = shard_map.server_of(3)
     with pytest.raises(CommandError, match="already on"):
         call_command("shards", "move", "--logical", "3", "--to", here, stdout=StringIO())

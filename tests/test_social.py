@@ -352,6 +352,7 @@ async def test_concurrent_follows_beyond_the_pool_size_finish(
     """Each follow holds a transaction while it writes the mirror. With more
     follows at once than pooled connections (all on one server), they must
     still all complete: the mirror writes use their own pool."""
+    from backend import runtime
     from backend.shards import topology
     from backend.social.services import do_follow
 
@@ -367,13 +368,13 @@ async def test_concurrent_follows_beyond_the_pool_size_finish(
         if shard_map.server_of(shard_of(int(fan["user"]["id"]))) == server:
             fans.append(int(fan["user"]["id"]))
 
-    settings.DB_POOL_MAX = 2  # pools made from now on (a new event loop's) hold 2
+    settings.DB_POOL_MAX = 2  # pools opened from now on (a new runtime's) hold 2
 
-    def follow_all_on_a_fresh_loop() -> None:
+    def follow_all_in_a_small_runtime() -> None:
         async def follow_all() -> None:
             await asyncio.gather(*(do_follow(viewer_id=f, target_id=star_id) for f in fans))
 
-        asyncio.run(asyncio.wait_for(follow_all(), timeout=30))
+        runtime.run(asyncio.wait_for(follow_all(), timeout=30))
 
-    await asyncio.to_thread(follow_all_on_a_fresh_loop)
+    await asyncio.to_thread(follow_all_in_a_small_runtime)
     assert (await _user(client, star["user"]["id"]))["followerCount"] == len(fans)

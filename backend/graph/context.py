@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from django.http import HttpRequest, HttpResponse
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from backend.errors import NotAuthenticated
@@ -16,8 +18,8 @@ L = TypeVar("L", bound=BaseLoader[Any, Any])
 
 @dataclass
 class Context:
-    request: HttpRequest
-    response: HttpResponse
+    request: Request | WebSocket
+    response: Response | WebSocket
     viewer_id: int | None = None
     token: str | None = None
     _loaders: dict[type[Any], Any] = field(default_factory=dict)

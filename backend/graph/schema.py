@@ -6,8 +6,9 @@ from typing import Any
 
 import strawberry
 from django.conf import settings
-from graphql import GraphQLError
-from strawberry.extensions import QueryDepthLimiter
+from graphql import ASTValidationRule, GraphQLError
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -36,11 +37,24 @@ class Schema(strawberry.Schema):
                 log.error("unhandled error in %s", error.path, exc_info=error.original_error)
 
 
+# Distinct documents kept parsed and validated (per process).
+DOCUMENT_CACHE_SIZE = 512
+
+
 def build_schema(**kwargs: Any) -> Schema:
+    # Rules are built once per schema: a rule class made per request would
+    # never hit the validation cache, which is keyed on the rules too.
+    rules: list[type[ASTValidationRule]] = [
+        create_validator(settings.GRAPHQL_MAX_DEPTH, None, None)
+    ]
     return Schema(
         query=Query,
         mutation=Mutation,
-        extensions=[lambda: QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH)],
+        extensions=[
+            lambda: AddValidationRules(rules),
+            lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        ],
         **kwargs,
     )
 

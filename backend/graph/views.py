@@ -1,11 +1,17 @@
-"""The /graphql endpoint (POST for clients, GraphiQL for a browser's GET)."""
+"""The /graphql endpoint (POST for clients, GraphiQL for a browser's GET).
+
+Strawberry's ASGI app, called by backend/asgi.py's router without Django's
+request handling in between (docs/decisions/0010-runtime.md).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from strawberry.django.views import AsyncGraphQLView
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
@@ -15,22 +21,24 @@ from backend.graph.schema import schema
 from backend.social.selectors import get_account_id_for_token
 
 
-def bearer_token(request: HttpRequest) -> str | None:
-    header = request.headers.get("Authorization", "")
+def bearer_token(headers: Any) -> str | None:
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return token.strip()
+    return str(token.strip())
 
 
-class GraphQLView(AsyncGraphQLView[Context, None]):
-    async def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:
-        token = bearer_token(request)
+class GraphQLApp(GraphQL[Context, None]):
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        token = bearer_token(request.headers)
         viewer_id = await get_account_id_for_token(token) if token else None
         return Context(request=request, response=response, viewer_id=viewer_id, token=token)
 
     async def process_result(
-        self, request: HttpRequest, result: ExecutionResult
+        self, request: Request | WebSocket, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         data: dict[str, Any] = {"data": result.data}
         if result.errors:
@@ -40,4 +48,4 @@ class GraphQLView(AsyncGraphQLView[Context, None]):
         return data  # type: ignore[return-value]
 
 
-graphql_view = GraphQLView.as_view(schema=schema, multipart_uploads_enabled=True)
+graphql_app = GraphQLApp(schema, multipart_uploads_enabled=True)

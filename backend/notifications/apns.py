@@ -1,31 +1,28 @@
 """The APNs client (aioapns: HTTP/2, token auth), one per worker process.
 
 aioapns is asyncio code whose connections belong to the loop that opened
-them and whose idle timers must keep running between jobs. Dramatiq actors
-are sync and run on several threads, so each process runs one event loop on
-a daemon thread and the actors hand their sends to it: one HTTP/2 connection
-pool per process, shared by all its actor threads.
+them and whose idle timers must keep running between jobs: it lives on the
+worker's one event loop (backend/runtime.py), opened on first use and closed
+with the runtime. One HTTP/2 connection pool per process, shared by all its
+actors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import ssl
-import threading
-from collections.abc import Coroutine, Sequence
-from concurrent.futures import Future
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
 from aioapns import APNs
 from aioapns.common import NotificationRequest, NotificationResult
 from django.conf import settings
 
+from backend import runtime
+
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # One send waits at most this long for Apple's answer (then it is retried).
 SEND_TIMEOUT_SECONDS = 15.0
@@ -104,49 +101,44 @@ def build_client(config: ApnsConfig) -> APNs:
 
 
 class ApnsSender:
-    """Sends through one aioapns client on this process's push event loop."""
+    """Sends through one aioapns client on this process's loop."""
 
     def __init__(self, config: ApnsConfig) -> None:
         self.config = config
-        self.loop = asyncio.new_event_loop()
         self._client: APNs | None = None
-        self._thread = threading.Thread(target=self.loop.run_forever, name="apns", daemon=True)
-        self._thread.start()
-
-    def _submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     async def _send_one(self, request: NotificationRequest) -> NotificationResult:
         if self._client is None:
             self._client = build_client(self.config)
         return await asyncio.wait_for(self._client.send_notification(request), SEND_TIMEOUT_SECONDS)
 
-    async def _send_all(
-        self, requests: Sequence[NotificationRequest]
-    ) -> list[NotificationResult | BaseException]:
-        # HTTP/2 multiplexes: the pushes of a batch are in flight together.
-        return await asyncio.gather(*(self._send_one(r) for r in requests), return_exceptions=True)
-
-    def send(
+    async def send(
         self, requests: Sequence[NotificationRequest]
     ) -> list[NotificationResult | BaseException]:
         """Send the requests concurrently; a result or the exception, per request."""
-        if not requests:
-            return []
-        return self._submit(self._send_all(requests)).result(SEND_TIMEOUT_SECONDS + 5)
+        # HTTP/2 multiplexes: the pushes of a batch are in flight together.
+        return await asyncio.gather(*(self._send_one(r) for r in requests), return_exceptions=True)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.pool.close()
 
 
-_lock = threading.Lock()
-_senders: dict[int, ApnsSender | None] = {}
+_NOT_CONFIGURED = object()
 
 
 def get_sender() -> ApnsSender | None:
-    """This process's sender (keyed by pid: a forked worker starts its own), or None."""
-    pid = os.getpid()
-    with _lock:
-        if pid not in _senders:
-            config = get_config()
-            if config is None:
-                log.warning("APNs is not configured (APNS_KEY_PATH etc.): pushes are skipped")
-            _senders[pid] = ApnsSender(config) if config is not None else None
-        return _senders[pid]
+    """This process's sender (made on first use, closed with the runtime), or None."""
+    rt = runtime.current()
+    sender = rt.services.get("apns", _NOT_CONFIGURED)
+    if sender is _NOT_CONFIGURED:
+        config = get_config()
+        if config is None:
+            log.warning("APNs is not configured (APNS_KEY_PATH etc.): pushes are skipped")
+            sender = None
+        else:
+            sender = ApnsSender(config)
+            rt.extras.append(sender.close)
+        rt.services["apns"] = sender
+    return sender  # type: ignore[return-value]

@@ -22,13 +22,16 @@ from typing import Any
 
 from aioapns.common import NotificationRequest, NotificationResult, PushType
 from django.conf import settings
-from django.utils import timezone
 
 from backend.notifications import keys, selectors, tasks
 from backend.notifications.apns import ApnsSender, get_sender
 from backend.notifications.models import DeviceToken
 from backend.notifications.payloads import Push, build_push
-from backend.redisconn import sync_client
+from backend.queue import enqueue
+from backend.redisconn import async_client
+from backend.shards import db
+
+DEVICE = DeviceToken._meta.db_table
 
 log = logging.getLogger(__name__)
 
@@ -92,19 +95,27 @@ def _request(delivery: Delivery) -> NotificationRequest:
     )
 
 
-def _remove_token(token: str, result: NotificationResult) -> None:
-    rows = DeviceToken.objects.filter(token=token)
+async def _remove_token(token: str, result: NotificationResult) -> None:
     if result.timestamp:
         # Registered again after Apple's verdict: the app has a fresh claim on it.
         unregistered_at = dt.datetime.fromtimestamp(int(result.timestamp) / 1000, tz=dt.UTC)
-        rows = rows.filter(registered_at__lte=unregistered_at)
-    deleted, _ = rows.delete()
-    log.info("APNs said %s: removed device token %s…: %d", result.description, token[:8], deleted)
+        rows = await db.aexecute(
+            db.DIRECTORY,
+            f'DELETE FROM "{DEVICE}" WHERE token = %s AND registered_at <= %s RETURNING token',
+            [token, unregistered_at],
+        )
+    else:
+        rows = await db.aexecute(
+            db.DIRECTORY, f'DELETE FROM "{DEVICE}" WHERE token = %s RETURNING token', [token]
+        )
+    log.info("APNs said %s: removed device token %s…: %d", result.description, token[:8], len(rows))
 
 
-def deliver(sender: ApnsSender, deliveries: Sequence[Delivery]) -> list[Delivery]:
+async def deliver(sender: ApnsSender, deliveries: Sequence[Delivery]) -> list[Delivery]:
     """Send each delivery once; returns those to try again later."""
-    results = sender.send([_request(d) for d in deliveries])
+    if not deliveries:
+        return []
+    results = await sender.send([_request(d) for d in deliveries])
     sent: list[str] = []
     again: list[Delivery] = []
     for delivery, result in zip(deliveries, results, strict=True):
@@ -113,14 +124,18 @@ def deliver(sender: ApnsSender, deliveries: Sequence[Delivery]) -> list[Delivery
             sent.append(delivery.token)
         elif outcome is Outcome.GONE:
             assert isinstance(result, NotificationResult)
-            _remove_token(delivery.token, result)
+            await _remove_token(delivery.token, result)
         elif outcome is Outcome.RETRY:
             log.warning("push to %s… will be retried: %r", delivery.token[:8], _describe(result))
             again.append(delivery)
         else:
             log.error("push to %s… rejected: %r", delivery.token[:8], _describe(result))
     if sent:
-        DeviceToken.objects.filter(token__in=sent).update(last_used_at=timezone.now())
+        await db.aexecute(
+            db.DIRECTORY,
+            f'UPDATE "{DEVICE}" SET last_used_at = now() WHERE token = ANY(%s)',
+            [sent],
+        )
     return again
 
 
@@ -130,41 +145,43 @@ def _describe(result: NotificationResult | BaseException) -> Any:
     return (result.status, result.description)
 
 
-def schedule_retries(deliveries: Sequence[Delivery]) -> None:
+async def schedule_retries(deliveries: Sequence[Delivery]) -> None:
     for d in deliveries:
-        tasks.deliver_push.send_with_options(
-            kwargs={
-                "token": d.token,
-                "recipient_id": d.recipient_id,
-                "message": d.push.message,
-                "collapse_id": d.push.collapse_id,
-            },
+        await enqueue(
+            tasks.deliver_push.message_with_options(
+                kwargs={
+                    "token": d.token,
+                    "recipient_id": d.recipient_id,
+                    "message": d.push.message,
+                    "collapse_id": d.push.collapse_id,
+                }
+            ),
             delay=FIRST_RETRY_DELAY_MS,
         )
 
 
-def _next_badges(recipient_ids: Sequence[int]) -> dict[int, int]:
-    pipe = sync_client().pipeline(transaction=False)
+async def _next_badges(recipient_ids: Sequence[int]) -> dict[int, int]:
+    pipe = async_client().pipeline(transaction=False)
     for r in recipient_ids:
         pipe.incr(keys.badge_key(r))
         pipe.expire(keys.badge_key(r), keys.BADGE_TTL_SECONDS)
-    counts = pipe.execute()[::2]
+    counts = (await pipe.execute())[::2]
     return {r: int(c) for r, c in zip(recipient_ids, counts, strict=True)}
 
 
-def do_send_push(
+async def ado_send_push(
     *, kind: str, recipient_id: int, actor_id: int, photo_id: int | None, nonce: str
 ) -> None:
-    """Send one scheduled push (from `do_notify`) to all of the recipient's devices."""
+    """Send one scheduled push (from `ado_notify`) to all of the recipient's devices."""
     sender = get_sender()
     if sender is None:
         return
     # Reads first: if one fails, the job's retry still finds its pending marker.
-    tokens = selectors.get_device_tokens(account_ids=[recipient_id]).get(recipient_id)
-    username = selectors.get_username(account_id=actor_id)
+    tokens = (await selectors.get_device_tokens(account_ids=[recipient_id])).get(recipient_id)
+    username = await selectors.get_username(account_id=actor_id)
     if not tokens or username is None:
         return
-    claim = sync_client().eval(
+    claim = await async_client().eval(  # type: ignore[misc]
         _CLAIM,
         2,
         keys.pending_key(kind, recipient_id, actor_id, photo_id),
@@ -177,23 +194,25 @@ def do_send_push(
             "push %s to %s dropped (%s)", kind, recipient_id, "dedup" if claim else "cancelled"
         )
         return
-    badge = _next_badges([recipient_id])[recipient_id]
+    badge = (await _next_badges([recipient_id]))[recipient_id]
     push = build_push(
         kind=kind, actor_id=actor_id, actor_username=username, photo_id=photo_id, badge=badge
     )
-    schedule_retries(deliver(sender, [Delivery(t, recipient_id, push) for t in tokens]))
+    await schedule_retries(await deliver(sender, [Delivery(t, recipient_id, push) for t in tokens]))
 
 
-def do_send_post_pushes(*, actor_id: int, photo_id: int, recipient_ids: Sequence[int]) -> None:
+async def ado_send_post_pushes(
+    *, actor_id: int, photo_id: int, recipient_ids: Sequence[int]
+) -> None:
     """Push "new photo" to a batch of subscribers: one query, one concurrent send."""
     sender = get_sender()
     if sender is None:
         return
-    username = selectors.get_username(account_id=actor_id)
+    username = await selectors.get_username(account_id=actor_id)
     if username is None:
         return
     # A redelivered batch (worker crash) must not push twice.
-    pipe = sync_client().pipeline(transaction=False)
+    pipe = async_client().pipeline(transaction=False)
     for r in recipient_ids:
         pipe.set(
             keys.dedup_key("post", r, actor_id, photo_id),
@@ -201,9 +220,9 @@ def do_send_post_pushes(*, actor_id: int, photo_id: int, recipient_ids: Sequence
             nx=True,
             ex=settings.PUSH_DEDUP_SECONDS,
         )
-    fresh = [r for r, ok in zip(recipient_ids, pipe.execute(), strict=True) if ok]
-    tokens = selectors.get_device_tokens(account_ids=fresh)
-    badges = _next_badges(list(tokens))
+    fresh = [r for r, ok in zip(recipient_ids, await pipe.execute(), strict=True) if ok]
+    tokens = await selectors.get_device_tokens(account_ids=fresh)
+    badges = await _next_badges(list(tokens))
     deliveries = [
         Delivery(
             token,
@@ -219,17 +238,17 @@ def do_send_post_pushes(*, actor_id: int, photo_id: int, recipient_ids: Sequence
         for recipient_id, device_tokens in tokens.items()
         for token in device_tokens
     ]
-    schedule_retries(deliver(sender, deliveries))
+    await schedule_retries(await deliver(sender, deliveries))
 
 
-def do_deliver_retry(
+async def ado_deliver_retry(
     *, token: str, recipient_id: int, message: dict[str, Any], collapse_id: str
 ) -> bool:
     """One more attempt at one device; False when it should be tried again."""
     sender = get_sender()
     if sender is None:
         return True
-    if selectors.get_device_owner(token=token) != recipient_id:
+    if await selectors.get_device_owner(token=token) != recipient_id:
         return True  # unregistered, or now another account's phone: not theirs to see
     push = Push(message=message, collapse_id=collapse_id)
-    return not deliver(sender, [Delivery(token, recipient_id, push)])
+    return not await deliver(sender, [Delivery(token, recipient_id, push)])

@@ -1,4 +1,4 @@
-"""Reads of the notifications domain (directory database, sync: used by actors)."""
+"""Reads of the notifications domain (directory database, over the runtime's pool)."""
 
 from __future__ import annotations
 
@@ -6,49 +6,58 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from backend.notifications.models import DeviceToken, PostNotificationOptIn
+from backend.shards import db
 from backend.social.models import Account
 
+DEVICE = DeviceToken._meta.db_table
+OPT_IN = PostNotificationOptIn._meta.db_table
+ACCOUNT = Account._meta.db_table
 
-def get_device_tokens(*, account_ids: Iterable[int]) -> dict[int, list[str]]:
+
+async def get_device_tokens(*, account_ids: Iterable[int]) -> dict[int, list[str]]:
     """Device tokens by account, for the given accounts (one statement)."""
-    found: dict[int, list[str]] = defaultdict(list)
-    rows = DeviceToken.objects.filter(account_id__in=list(account_ids)).values_list(
-        "account_id", "token"
+    wanted = list(account_ids)
+    if not wanted:
+        return {}
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f'SELECT account_id, token FROM "{DEVICE}" WHERE account_id = ANY(%s)',
+        [wanted],
     )
-    for account_id, token in rows:
-        found[account_id].append(token)
+    found: dict[int, list[str]] = defaultdict(list)
+    for r in rows:
+        found[int(r["account_id"])].append(str(r["token"]))
     return dict(found)
 
 
-def get_device_owner(*, token: str) -> int | None:
+async def get_device_owner(*, token: str) -> int | None:
     """The account a device token is registered to now, if any."""
-    row = DeviceToken.objects.filter(token=token).values_list("account_id", flat=True).first()
-    return int(row) if row is not None else None
+    rows = await db.aexecute(
+        db.DIRECTORY, f'SELECT account_id FROM "{DEVICE}" WHERE token = %s', [token]
+    )
+    return int(rows[0]["account_id"]) if rows else None
 
 
-def get_username(*, account_id: int) -> str | None:
-    return Account.objects.filter(id=account_id).values_list("username", flat=True).first()
+async def get_username(*, account_id: int) -> str | None:
+    rows = await db.aexecute(
+        db.DIRECTORY, f'SELECT username FROM "{ACCOUNT}" WHERE id = %s', [account_id]
+    )
+    return str(rows[0]["username"]) if rows else None
 
 
-def get_post_subscribers(*, followed_id: int, among: Iterable[int]) -> list[int]:
+async def get_post_subscribers(*, followed_id: int, among: Iterable[int]) -> list[int]:
     """Those of `among` who asked for a push when `followed_id` posts."""
-    return list(
-        PostNotificationOptIn.objects.filter(
-            followed_id=followed_id, account_id__in=list(among)
-        ).values_list("account_id", flat=True)
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f'SELECT account_id FROM "{OPT_IN}" WHERE followed_id = %s AND account_id = ANY(%s)',
+        [followed_id, list(among)],
     )
+    return [int(r["account_id"]) for r in rows]
 
 
-def get_all_post_subscribers(*, followed_id: int) -> set[int]:
+async def get_all_post_subscribers(*, followed_id: int) -> set[int]:
     """Everyone who asked for a push when `followed_id` posts (far fewer than its followers)."""
-    return set(
-        PostNotificationOptIn.objects.filter(followed_id=followed_id).values_list(
-            "account_id", flat=True
-        )
+    rows = await db.aexecute(
+        db.DIRECTORY, f'SELECT account_id FROM "{OPT_IN}" WHERE followed_id = %s', [followed_id]
     )
-
-
-async def aget_post_notifications_enabled(*, account_id: int, followed_id: int) -> bool:
-    return await PostNotificationOptIn.objects.filter(
-        account_id=account_id, followed_id=followed_id
-    ).aexists()
+    return {int(r["account_id"]) for r in rows}

@@ -1,9 +1,9 @@
 """Push notifications: device tokens, opt-ins, and scheduling pushes.
 
-The rest of the product calls `do_notify` / `ado_notify` after a change has
-committed; the push itself goes out from a Dramatiq worker (tasks.py →
-delivery.py), PUSH_DELAY_MS later, so that `do_cancel_notification` (an
-unlike right after the like) can still stop it.
+The rest of the product calls `ado_notify` after a change has committed; the
+push itself goes out from a Dramatiq worker (tasks.py → delivery.py),
+PUSH_DELAY_MS later, so that `ado_cancel_notification` (an unlike right after
+the like) can still stop it.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
 from backend.errors import InvalidInput
 from backend.notifications import keys, tasks
 from backend.notifications.models import DeviceToken, PostNotificationOptIn
-from backend.redisconn import async_client, sync_client
+from backend.queue import enqueue
+from backend.redisconn import async_client
+from backend.shards import db
+
+DEVICE = DeviceToken._meta.db_table
+OPT_IN = PostNotificationOptIn._meta.db_table
 
 
 class PushKind(enum.StrEnum):
@@ -53,16 +55,24 @@ async def ado_register_device(*, account_id: int, token: str) -> None:
     moves it: whoever signed in on the phone last gets its pushes.
     """
     token = check_device_token(token)
-    await DeviceToken.objects.aupdate_or_create(
-        token=token, defaults={"account_id": account_id, "registered_at": timezone.now()}
+    await db.aexecute(
+        db.DIRECTORY,
+        f'INSERT INTO "{DEVICE}" (token, account_id, registered_at) VALUES (%s, %s, now()) '
+        "ON CONFLICT (token) DO UPDATE SET account_id = EXCLUDED.account_id, "
+        "registered_at = EXCLUDED.registered_at",
+        [token, account_id],
     )
 
 
 async def ado_unregister_device(*, account_id: int, token: str) -> bool:
     """Stop pushes to a device of `account_id`; False when it was not registered to them."""
     token = check_device_token(token)
-    deleted, _ = await DeviceToken.objects.filter(token=token, account_id=account_id).adelete()
-    return deleted > 0
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f'DELETE FROM "{DEVICE}" WHERE token = %s AND account_id = %s RETURNING token',
+        [token, account_id],
+    )
+    return bool(rows)
 
 
 async def ado_set_post_notifications(*, account_id: int, followed_id: int, enabled: bool) -> bool:
@@ -70,14 +80,18 @@ async def ado_set_post_notifications(*, account_id: int, followed_id: int, enabl
     if followed_id == account_id:
         raise InvalidInput("you cannot subscribe to your own posts")
     if enabled:
-        await PostNotificationOptIn.objects.abulk_create(
-            [PostNotificationOptIn(account_id=account_id, followed_id=followed_id)],
-            ignore_conflicts=True,
+        await db.aexecute(
+            db.DIRECTORY,
+            f'INSERT INTO "{OPT_IN}" (account_id, followed_id, created_at) '
+            "VALUES (%s, %s, now()) ON CONFLICT DO NOTHING",
+            [account_id, followed_id],
         )
     else:
-        await PostNotificationOptIn.objects.filter(
-            account_id=account_id, followed_id=followed_id
-        ).adelete()
+        await db.aexecute(
+            db.DIRECTORY,
+            f'DELETE FROM "{OPT_IN}" WHERE account_id = %s AND followed_id = %s',
+            [account_id, followed_id],
+        )
     return enabled
 
 
@@ -86,71 +100,45 @@ async def ado_reset_badge(*, account_id: int) -> None:
     await async_client().delete(keys.badge_key(account_id))
 
 
-def do_notify(
+async def ado_notify(
     *, kind: PushKind, recipient_id: int, actor_id: int, photo_id: int | None = None
 ) -> None:
     """Schedule a push to `recipient_id`'s devices about `actor_id`'s action.
 
-    Runs when the directory transaction (if one is open) commits; nothing is
-    sent for an action on your own account. The worker drops the push if it
-    was cancelled, or if the same (recipient, photo, kind) was pushed within
-    PUSH_DEDUP_SECONDS.
+    Call it after the change has committed; nothing is sent for an action on
+    your own account. The worker drops the push if it was cancelled, or if
+    the same (recipient, photo, kind) was pushed within PUSH_DEDUP_SECONDS.
     """
     if actor_id == recipient_id:
         return
     kind = PushKind(kind)
-
-    def schedule() -> None:
-        # The nonce makes "like, unlike, like" send one push (for the last
-        # like): only the job whose nonce is in the marker may send.
-        nonce = uuid.uuid4().hex
-        key = keys.pending_key(kind, recipient_id, actor_id, photo_id)
-        sync_client().set(key, nonce, ex=keys.PENDING_TTL_SECONDS)
-        tasks.send_push.send_with_options(
+    # The nonce makes "like, unlike, like" send one push (for the last like):
+    # only the job whose nonce is in the marker may send.
+    nonce = uuid.uuid4().hex
+    key = keys.pending_key(kind, recipient_id, actor_id, photo_id)
+    await async_client().set(key, nonce, ex=keys.PENDING_TTL_SECONDS)
+    await enqueue(
+        tasks.send_push.message_with_options(
             kwargs={
                 "kind": kind.value,
                 "recipient_id": recipient_id,
                 "actor_id": actor_id,
                 "photo_id": photo_id,
                 "nonce": nonce,
-            },
-            delay=settings.PUSH_DELAY_MS,
-        )
-
-    transaction.on_commit(schedule, using="default")
-
-
-async def ado_notify(
-    *, kind: PushKind, recipient_id: int, actor_id: int, photo_id: int | None = None
-) -> None:
-    """`do_notify` for async callers (its Redis calls run off the event loop)."""
-    if actor_id == recipient_id:
-        return
-    # thread_sensitive: the request's own sync thread, whose directory
-    # connection goes back to the pool when the request ends (an executor
-    # thread would keep one for its lifetime and exhaust the pool).
-    await sync_to_async(do_notify, thread_sensitive=True)(
-        kind=kind, recipient_id=recipient_id, actor_id=actor_id, photo_id=photo_id
+            }
+        ),
+        delay=settings.PUSH_DELAY_MS,
     )
-
-
-def do_cancel_notification(
-    *, kind: PushKind, recipient_id: int, actor_id: int, photo_id: int | None
-) -> None:
-    """Make sure a push scheduled by `do_notify` and not yet sent is never sent."""
-    key = keys.pending_key(PushKind(kind), recipient_id, actor_id, photo_id)
-    transaction.on_commit(lambda: sync_client().delete(key), using="default")
 
 
 async def ado_cancel_notification(
     *, kind: PushKind, recipient_id: int, actor_id: int, photo_id: int | None
 ) -> None:
-    await sync_to_async(do_cancel_notification, thread_sensitive=True)(
-        kind=kind, recipient_id=recipient_id, actor_id=actor_id, photo_id=photo_id
-    )
+    """Make sure a push scheduled by `ado_notify` and not yet sent is never sent."""
+    await async_client().delete(keys.pending_key(PushKind(kind), recipient_id, actor_id, photo_id))
 
 
-def do_notify_followers_of_post(
+async def ado_notify_followers_of_post(
     *, actor_id: int, photo_id: int, recipient_ids: Sequence[int]
 ) -> None:
     """Push "new photo" to those of `recipient_ids` who opted in for `actor_id`'s posts.
@@ -160,26 +148,15 @@ def do_notify_followers_of_post(
     """
     from backend.notifications.selectors import get_post_subscribers
 
-    subscribers = [
-        r for r in get_post_subscribers(followed_id=actor_id, among=recipient_ids) if r != actor_id
-    ]
-    if not subscribers:
-        return
-
-    def schedule() -> None:
-        for start in range(0, len(subscribers), POST_BATCH):
-            tasks.send_post_pushes.send(
-                actor_id=actor_id,
-                photo_id=photo_id,
-                recipient_ids=subscribers[start : start + POST_BATCH],
+    found = await get_post_subscribers(followed_id=actor_id, among=recipient_ids)
+    subscribers = [r for r in found if r != actor_id]
+    for start in range(0, len(subscribers), POST_BATCH):
+        await enqueue(
+            tasks.send_post_pushes.message_with_options(
+                kwargs={
+                    "actor_id": actor_id,
+                    "photo_id": photo_id,
+                    "recipient_ids": subscribers[start : start + POST_BATCH],
+                }
             )
-
-    transaction.on_commit(schedule, using="default")
-
-
-async def ado_notify_followers_of_post(
-    *, actor_id: int, photo_id: int, recipient_ids: Sequence[int]
-) -> None:
-    await sync_to_async(do_notify_followers_of_post, thread_sensitive=True)(
-        actor_id=actor_id, photo_id=photo_id, recipient_ids=recipient_ids
-    )
+        )

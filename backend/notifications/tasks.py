@@ -13,33 +13,35 @@ MAX_AGE_MS = 3_600_000
 
 
 @dramatiq.actor(max_retries=3, min_backoff=1_000, max_age=MAX_AGE_MS, time_limit=60_000)
-def send_push(
+async def send_push(
     kind: str, recipient_id: int, actor_id: int, photo_id: int | None, nonce: str
 ) -> None:
     """A push scheduled by services.do_notify (retries per device go to deliver_push)."""
-    from backend.notifications.delivery import do_send_push
+    from backend.notifications.delivery import ado_send_push
 
-    do_send_push(
+    await ado_send_push(
         kind=kind, recipient_id=recipient_id, actor_id=actor_id, photo_id=photo_id, nonce=nonce
     )
 
 
 @dramatiq.actor(max_retries=3, min_backoff=1_000, max_age=MAX_AGE_MS, time_limit=120_000)
-def send_post_pushes(actor_id: int, photo_id: int, recipient_ids: list[int]) -> None:
+async def send_post_pushes(actor_id: int, photo_id: int, recipient_ids: list[int]) -> None:
     """ "New photo" pushes to a batch of opted-in followers."""
-    from backend.notifications.delivery import do_send_post_pushes
+    from backend.notifications.delivery import ado_send_post_pushes
 
-    do_send_post_pushes(actor_id=actor_id, photo_id=photo_id, recipient_ids=recipient_ids)
+    await ado_send_post_pushes(actor_id=actor_id, photo_id=photo_id, recipient_ids=recipient_ids)
 
 
 @dramatiq.actor(
     max_retries=10, min_backoff=1_000, max_backoff=300_000, max_age=MAX_AGE_MS, time_limit=60_000
 )
-def deliver_push(token: str, recipient_id: int, message: dict[str, Any], collapse_id: str) -> None:
+async def deliver_push(
+    token: str, recipient_id: int, message: dict[str, Any], collapse_id: str
+) -> None:
     """Another attempt at one device after 429/5xx/no answer, with exponential backoff."""
-    from backend.notifications.delivery import do_deliver_retry
+    from backend.notifications.delivery import ado_deliver_retry
 
-    if not do_deliver_retry(
+    if not await ado_deliver_retry(
         token=token, recipient_id=recipient_id, message=message, collapse_id=collapse_id
     ):
         # Retry (not an error): Dramatiq backs off exponentially without logging a traceback.

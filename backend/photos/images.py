@@ -24,7 +24,7 @@ Decisions (docs/decisions/0009-photo-renditions.md):
   smallest scale still at least the LARGE size; all resizing, rotation and
   colour conversion happen after that; MEDIUM comes from LARGE and THUMBNAIL
   from MEDIUM. Pillow releases the GIL while it decodes, resizes and
-  encodes, so threads (asyncio.to_thread) use both cores.
+  encodes, so threads (runtime.in_thread) use both cores.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from backend.photos.photo_map_scripts import (
     SET_SCRIPT,
     _Script,
 )
-from backend.redisconn import async_client, sync_client
+from backend.redisconn import async_client
 from backend.shards import routing
 from backend.shards.ids import SEQUENCE_BITS, SEQUENCE_MASK, SHARD_BITS, min_id_at, shard_of
 
@@ -123,77 +123,19 @@ def _owners(rows: list[tuple[int, int]], results: list[Any]) -> dict[int, int]:
     }
 
 
-# ---------------------------------------------------------------- sync API
-
-
-def client() -> redis.Redis:
-    """This process's Redis client (shared with the feeds)."""
-    return sync_client()
-
-
-def _run(script: _Script, calls: list[Call]) -> list[Any]:
-    """All calls in one pipelined round trip (a second after a script flush).
-
-    Every script is idempotent, so re-running a partly executed pipeline is safe.
-    """
-    if not calls:
-        return []
-    conn = client()
-    for attempt in (1, 2):
-        pipe = conn.pipeline(transaction=False)
-        for keys, argv in calls:
-            pipe.evalsha(script.sha, len(keys), *keys, *argv)
-        try:
-            return list(pipe.execute())
-        except redis.exceptions.NoScriptError:
-            if attempt == 2:
-                raise
-            conn.script_load(script.source)
-    raise AssertionError("unreachable")
-
-
-def set_owner(photo_id: int, owner_id: int) -> None:
-    """Record that `owner_id` owns `photo_id` (both on the same logical shard)."""
-    set_owners([(photo_id, owner_id)])
-
-
-def set_owners(pairs: Iterable[tuple[int, int]]) -> None:
-    """Record many (photo_id, owner_id) pairs; pipelined, CHUNK pairs per script call."""
-    calls = _set_calls(pairs)
-    for start in range(0, len(calls), 50):  # bound one round trip's payload
-        _run(SET_SCRIPT, calls[start : start + 50])
-
-
-def get_owner(photo_id: int) -> int | None:
-    """The owner of `photo_id`, or None when the map has no entry."""
-    return get_owners([photo_id]).get(photo_id)
-
-
-def get_owners(photo_ids: Sequence[int]) -> dict[int, int]:
-    """Owners of `photo_ids` in one round trip; IDs without an entry are absent."""
-    rows = _id_rows(photo_ids)
-    return _owners(rows, _run(GET_SCRIPT, _calls(rows)))
-
-
-def remove(photo_id: int) -> None:
-    """Forget `photo_id` (no error when it has no entry)."""
-    remove_many([photo_id])
-
-
-def remove_many(photo_ids: Iterable[int]) -> int:
-    """Forget many photos; returns how many had an entry."""
-    return sum(int(n) for n in _run(REMOVE_SCRIPT, _calls(_id_rows(photo_ids))))
-
-
-# ---------------------------------------------------------------- async API
+# ---------------------------------------------------------------- API
 
 
 def aclient() -> aioredis.Redis:
-    """The running loop's redis.asyncio client (shared with the feeds)."""
+    """This process's Redis client (shared with the feeds)."""
     return async_client()
 
 
 async def _arun(script: _Script, calls: list[Call]) -> list[Any]:
+    """All calls in one pipelined round trip (a second after a script flush).
+
+    Every script is idempotent, so re-running a partly executed pipeline is safe.
+    """
     if not calls:
         return []
     conn = aclient()
@@ -211,24 +153,36 @@ async def _arun(script: _Script, calls: list[Call]) -> list[Any]:
 
 
 async def aset_owner(photo_id: int, owner_id: int) -> None:
-    """Async `set_owner`."""
-    await _arun(SET_SCRIPT, _set_calls([(photo_id, owner_id)]))
+    """Record that `owner_id` owns `photo_id` (both on the same logical shard)."""
+    await aset_owners([(photo_id, owner_id)])
+
+
+async def aset_owners(pairs: Iterable[tuple[int, int]]) -> None:
+    """Record many (photo_id, owner_id) pairs; pipelined, CHUNK pairs per script call."""
+    calls = _set_calls(pairs)
+    for start in range(0, len(calls), 50):  # bound one round trip's payload
+        await _arun(SET_SCRIPT, calls[start : start + 50])
 
 
 async def aget_owner(photo_id: int) -> int | None:
-    """Async `get_owner`."""
+    """The owner of `photo_id`, or None when the map has no entry."""
     return (await aget_owners([photo_id])).get(photo_id)
 
 
 async def aget_owners(photo_ids: Sequence[int]) -> dict[int, int]:
-    """Async `get_owners`: one round trip."""
+    """Owners of `photo_ids` in one round trip; IDs without an entry are absent."""
     rows = _id_rows(photo_ids)
     return _owners(rows, await _arun(GET_SCRIPT, _calls(rows)))
 
 
 async def aremove(photo_id: int) -> None:
-    """Async `remove`."""
-    await _arun(REMOVE_SCRIPT, _calls(_id_rows([photo_id])))
+    """Forget `photo_id` (no error when it has no entry)."""
+    await aremove_many([photo_id])
+
+
+async def aremove_many(photo_ids: Iterable[int]) -> int:
+    """Forget many photos; returns how many had an entry."""
+    return sum(int(n) for n in await _arun(REMOVE_SCRIPT, _calls(_id_rows(photo_ids))))
 
 
 # ---------------------------------------------------------------- rebuild
@@ -270,7 +224,7 @@ def _pack(
     _pack(fields, window, 2 * node + 1, bits - 1, records[cut:])
 
 
-def replace_shard(shard: int, pairs: Iterable[tuple[int, int]]) -> int:
+async def areplace_shard(shard: int, pairs: Iterable[tuple[int, int]]) -> int:
     """Atomically replace shard `shard`'s part of the map with `pairs`.
 
     One MULTI/EXEC: lookups see the old part until the new one is complete.
@@ -278,12 +232,12 @@ def replace_shard(shard: int, pairs: Iterable[tuple[int, int]]) -> int:
     """
     fields = pack_shard(pairs)
     key = map_key(shard)
-    pipe = client().pipeline(transaction=True)
+    pipe = aclient().pipeline(transaction=True)
     pipe.unlink(key)  # the old hash is freed off the main thread
     items = list(fields.items())
     for start in range(0, len(items), 256):
         pipe.hset(key, mapping=dict(items[start : start + 256]))
-    pipe.execute()
+    await pipe.execute()
     return sum(1 for value in fields.values() if value)
 
 
@@ -292,7 +246,7 @@ def replace_shard(shard: int, pairs: Iterable[tuple[int, int]]) -> int:
 CATCH_UP = timedelta(minutes=5)
 
 
-def rebuild_shard(shard: int) -> tuple[int, int]:
+async def arebuild_shard(shard: int) -> tuple[int, int]:
     """Rewrite logical shard `shard`'s part of the map from its photos table.
 
     Reads the rows, swaps the shard's hash atomically (lookups keep answering
@@ -303,18 +257,18 @@ def rebuild_shard(shard: int) -> tuple[int, int]:
     """
     started = datetime.now(UTC)
     sql = "SELECT id, owner_id FROM {schema}.photos_photo"
-    rows = routing.query(shard, sql)
+    rows = await routing.aquery(shard, sql)
     pairs = [(r["id"], r["owner_id"]) for r in rows if shard_of(r["owner_id"]) == shard]
-    replace_shard(shard, pairs)
-    recent = routing.query(shard, sql + " WHERE id >= %s", [min_id_at(started - CATCH_UP)])
-    set_owners((r["id"], r["owner_id"]) for r in recent if shard_of(r["owner_id"]) == shard)
+    await areplace_shard(shard, pairs)
+    recent = await routing.aquery(shard, sql + " WHERE id >= %s", [min_id_at(started - CATCH_UP)])
+    await aset_owners((r["id"], r["owner_id"]) for r in recent if shard_of(r["owner_id"]) == shard)
     return len(pairs), len(rows) - len(pairs)
 
 
-def stale_keys(logical_count: int) -> list[str]:
+async def astale_keys(logical_count: int) -> list[str]:
     """Map keys of shards at or past `logical_count` (they can hold no photo)."""
     out = []
-    for raw in client().scan_iter(match=f"{PREFIX}*", count=1000):
+    async for raw in aclient().scan_iter(match=f"{PREFIX}*", count=1000):
         name = raw.decode()
         suffix = name.removeprefix(PREFIX)
         if suffix.isdigit() and int(suffix) >= logical_count:
@@ -322,7 +276,7 @@ def stale_keys(logical_count: int) -> list[str]:
     return out
 
 
-def bucket_sizes(shard: int) -> dict[str, int]:
+async def abucket_sizes(shard: int) -> dict[str, int]:
     """Records per bucket of one shard (markers left out): for tests and benchmarks."""
-    buckets = cast(dict[bytes, bytes], client().hgetall(map_key(shard)))
+    buckets = cast(dict[bytes, bytes], await aclient().hgetall(map_key(shard)))  # type: ignore[misc]
     return {field.decode(): len(value) // RECORD_BYTES for field, value in buckets.items() if value}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -15,6 +14,7 @@ from backend.photos.images import check_and_process
 from backend.photos.models import CAPTION_MAX_LENGTH
 from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
 from backend.photos.storage import adelete_objects, asave_renditions, new_key, object_names
+from backend.runtime import in_thread
 from backend.shards import routing
 from backend.shards.ids import shard_of
 from backend.social import feeds
@@ -43,7 +43,7 @@ async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) ->
     every object exists, so a photo never points at missing images.
     """
     caption = check_caption(caption)
-    image = await asyncio.to_thread(check_and_process, data)
+    image = await in_thread(check_and_process, data)
     key = new_key()
     await asave_renditions(key, image.renditions.values())
 

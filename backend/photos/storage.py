@@ -18,6 +18,7 @@ from django.core.files.storage import storages
 from storages.backends.s3 import S3Storage
 
 from backend.photos.images import Rendition, Size
+from backend.runtime import in_thread
 
 EXTENSION = "jpg"
 
@@ -55,7 +56,7 @@ async def asave_renditions(key: str, renditions: Iterable[Rendition]) -> None:
     """Upload the renditions concurrently; on any failure, none is left behind."""
     items = [(object_name(key, r.size), r) for r in renditions]
     results = await asyncio.gather(
-        *(asyncio.to_thread(_save, name, r) for name, r in items), return_exceptions=True
+        *(in_thread(_save, name, r) for name, r in items), return_exceptions=True
     )
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
@@ -75,7 +76,7 @@ def delete_objects(names: list[str]) -> None:
 
 
 async def adelete_objects(names: list[str]) -> None:
-    await asyncio.to_thread(delete_objects, names)
+    await in_thread(delete_objects, names)
 
 
 def ensure_bucket() -> bool:

@@ -49,12 +49,16 @@ TEMPLATES = [
 DB_POOL_MAX = env_int("DB_POOL_MAX")
 
 # Physical shard servers: name -> URL. Each also gets a Django alias of the same
-# name, used by the per-shard migration runner and operator commands; the
-# request path reaches them through backend.shards.db's async pools.
+# name, used by the per-shard migration runner.
 SHARD_SERVERS = shard_servers(env("SHARD_DATABASE_URLS"))
 LOGICAL_SHARDS = env_int("LOGICAL_SHARDS")
 
-DATABASES = {"default": database_settings(env("DIRECTORY_DATABASE_URL"), pool_max=DB_POOL_MAX)}
+# The request path, workers and commands reach every server through the
+# runtime's async pools (backend/runtime.py); Django's connections serve only
+# migrations (and the shard migrator), so they get no pool of their own.
+DIRECTORY_DATABASE_URL = env("DIRECTORY_DATABASE_URL")
+DATABASES = {"default": database_settings(DIRECTORY_DATABASE_URL, pool_max=DB_POOL_MAX)}
+DATABASES["default"]["OPTIONS"] = {}
 for _name, _url in SHARD_SERVERS.items():
     DATABASES[_name] = database_settings(_url, pool_max=2)
     # Migrations switch search_path per logical schema, so no pooling here.
@@ -69,28 +73,10 @@ FEED_PULL_THRESHOLD = env_int("FEED_PULL_THRESHOLD")
 FANOUT_CHUNK = env_int("FANOUT_CHUNK")
 DRAMATIQ_BROKER_URL = env("DRAMATIQ_BROKER_URL") or REDIS_URL
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-        "LOCATION": env_list("MEMCACHED_LOCATION"),
-        "TIMEOUT": 300,
-        "KEY_PREFIX": "ps",
-        "OPTIONS": {
-            # A Memcached outage must turn into cache misses, not errors.
-            "ignore_exc": True,
-            "connect_timeout": 0.2,
-            "timeout": 0.2,
-            "no_delay": True,
-            "use_pooling": True,
-            "max_pool_size": 16,
-        },
-    },
-    "redis": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-    },
-}
+MEMCACHED_LOCATION = env_list("MEMCACHED_LOCATION")
+# Memcached is reached through backend/memcache.py (aiomcache, the runtime's);
+# Django's cache framework is not used.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 S3_ENDPOINT_URL = env("S3_ENDPOINT_URL") or None
 S3_BUCKET = env("S3_BUCKET")

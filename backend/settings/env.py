@@ -136,6 +136,8 @@ def shard_servers(value: str) -> dict[str, str]:
         name, sep, url = item.strip().partition("=")
         if not sep or not name.isidentifier():
             raise ValueError(f"SHARD_DATABASE_URLS entry must be name=url, got {item!r}")
+        if name == "default":
+            raise ValueError("SHARD_DATABASE_URLS: 'default' is the directory's name")
         servers[name] = url
     if not servers:
         raise ValueError("SHARD_DATABASE_URLS names no server")

@@ -19,15 +19,15 @@ class ServerStatus:
     error: str = ""
 
 
-def _schemas_on(server: str) -> set[str]:
-    rows = db.execute(
+async def _schemas_on(server: str) -> set[str]:
+    rows = await db.aexecute(
         server, r"SELECT nspname FROM pg_namespace WHERE nspname ~ '^shard_[0-9]{4}$'"
     )
     return {str(r["nspname"]) for r in rows}
 
 
-def _tables_on(server: str) -> dict[str, set[str]]:
-    rows = db.execute(
+async def _tables_on(server: str) -> dict[str, set[str]]:
+    rows = await db.aexecute(
         server,
         r"SELECT schemaname, tablename FROM pg_tables WHERE schemaname ~ '^shard_[0-9]{4}$'",
     )
@@ -37,7 +37,7 @@ def _tables_on(server: str) -> dict[str, set[str]]:
     return out
 
 
-def server_status(shard_map: topology.ShardMap) -> list[ServerStatus]:
+async def server_status(shard_map: topology.ShardMap) -> list[ServerStatus]:
     """Each physical server with its logical shards and exact row counts per table."""
     result = []
     for server in db.servers():
@@ -45,14 +45,14 @@ def server_status(shard_map: topology.ShardMap) -> list[ServerStatus]:
             name=server, reachable=True, logical_shards=shard_map.shards_on(server)
         )
         try:
-            tables = _tables_on(server)
+            tables = await _tables_on(server)
             mine = [schema_name(i) for i in status.logical_shards if schema_name(i) in tables]
             names = sorted({t for s in mine for t in tables[s]} - {"django_migrations"})
             for name in names:
                 parts = [
                     f'SELECT count(*) AS n FROM {s}."{name}"' for s in mine if name in tables[s]
                 ]
-                total = db.execute(
+                total = await db.aexecute(
                     server, f"SELECT sum(n)::bigint AS n FROM ({' UNION ALL '.join(parts)}) c"
                 )
                 status.rows[name] = int(total[0]["n"] or 0)
@@ -63,14 +63,14 @@ def server_status(shard_map: topology.ShardMap) -> list[ServerStatus]:
     return result
 
 
-def check(shard_map: topology.ShardMap) -> list[str]:
+async def check(shard_map: topology.ShardMap) -> list[str]:
     """Problems found: schemas missing, misplaced, duplicated or not fully migrated."""
     problems: list[str] = []
     expected = expected_state()
     present: dict[str, set[str]] = {}
     for server in db.servers():
         try:
-            present[server] = _schemas_on(server)
+            present[server] = await _schemas_on(server)
         except Exception as exc:
             problems.append(f"{server}: unreachable ({type(exc).__name__}: {exc})")
     for logical, server in enumerate(shard_map.placement):
@@ -94,7 +94,7 @@ def check(shard_map: topology.ShardMap) -> list[str]:
             sql = " UNION ALL ".join(
                 f"SELECT '{s}' AS schema, app, name FROM {s}.django_migrations" for s in chunk
             )
-            for r in db.execute(server, sql):
+            for r in await db.aexecute(server, sql):
                 applied[str(r["schema"])].add((str(r["app"]), str(r["name"])))
         for schema in mine:
             missing = expected - applied[schema]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import psycopg
 from django.db import connections
 
+from backend.runtime import in_thread
 from backend.shards import db, topology
 from backend.shards.ids import schema_name
 from backend.shards.migrator import migrate_schema
@@ -47,24 +48,48 @@ class MoveReport:
     map_version: int = 0
 
 
-def _connect(server: str) -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(db.conninfo(server), autocommit=False)
+Conn = psycopg.AsyncConnection[tuple[object, ...]]
 
 
-def data_tables(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> list[str]:
-    rows = conn.execute(
+async def _connect(server: str) -> Conn:
+    # Connections of the move's own, not the pool's: they hold a long
+    # transaction and COPY streams.
+    return await psycopg.AsyncConnection.connect(db.conninfo(server), autocommit=False)
+
+
+async def _fetch(
+    conn: Conn, sql: str, params: list[object] | None = None
+) -> list[tuple[object, ...]]:
+    cur = await conn.execute(sql, params)
+    return await cur.fetchall()
+
+
+async def data_tables(conn: Conn, schema: str) -> list[str]:
+    rows = await _fetch(
+        conn,
         "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> 'django_migrations'"
         " ORDER BY tablename",
         [schema],
-    ).fetchall()
+    )
     return [str(r[0]) for r in rows]
 
 
-def schema_exists(server: str, schema: str) -> bool:
-    return bool(db.execute(server, "SELECT 1 AS ok FROM pg_namespace WHERE nspname = %s", [schema]))
+async def schema_exists(server: str, schema: str) -> bool:
+    rows = await db.aexecute(
+        server, "SELECT 1 AS ok FROM pg_namespace WHERE nspname = %s", [schema]
+    )
+    return bool(rows)
 
 
-def move_shard(
+def _migrate_target(server: str, logical: int) -> None:
+    # Django's migration executor is sync: run in the runtime's thread bridge.
+    try:
+        migrate_schema(server, logical)
+    finally:
+        connections[server].close()
+
+
+async def move_shard(
     logical: int,
     target: str,
     *,
@@ -74,7 +99,7 @@ def move_shard(
     """Move logical shard `logical` to physical server `target`."""
     say = progress or (lambda _msg: None)
     started = time.monotonic()
-    shard_map = topology.refresh(force=True)
+    shard_map = await topology.refresh(force=True)
     source = shard_map.server_of(logical)
     if target not in db.servers():
         raise MoveError(f"unknown server {target!r}; servers: {', '.join(db.servers())}")
@@ -84,80 +109,72 @@ def move_shard(
     report = MoveReport(logical=logical, source=source, target=target)
 
     say(f"preparing {schema} on {target}")
-    if schema_exists(target, schema):
+    if await schema_exists(target, schema):
         # A copy left by an earlier failed move: the map does not point at it.
-        db.execute(target, f"DROP SCHEMA {schema} CASCADE")
-    try:
-        migrate_schema(target, logical)
-    finally:
-        connections[target].close()
+        await db.aexecute(target, f"DROP SCHEMA {schema} CASCADE")
+    await in_thread(_migrate_target, target, logical)
 
-    src = _connect(source)
-    dst = _connect(target)
+    src = await _connect(source)
+    dst = await _connect(target)
     switched = False
     try:
-        src.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
-        tables = data_tables(src, schema)
+        await src.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+        tables = await data_tables(src, schema)
         # Writers queue behind the LOCK request already, so the pause starts here.
         pause_started = time.monotonic()
         if tables:
             say(f"locking {len(tables)} tables for writes")
             names = ", ".join(f'{schema}."{t}"' for t in tables)
-            src.execute(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
+            await src.execute(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
         # After the table locks: an INSERT holding its table lock may be waiting
         # in next_id() for this advisory lock; taking it first would deadlock.
-        src.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ID_LOCK_CLASS, logical])
+        await src.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ID_LOCK_CLASS, logical])
         for t in tables:
             say(f"copying {schema}.{t}")
-            report.rows[t] = _copy_table(src, dst, schema, t)
-        last = src.execute(f"SELECT nextval('{schema}.id_seq')").fetchone()
-        assert last is not None
+            report.rows[t] = await _copy_table(src, dst, schema, t)
+        [last] = await _fetch(src, f"SELECT nextval('{schema}.id_seq')")
         # Past every value the source handed out, with next_id()'s jump margin.
         margin = "current_setting('max_connections')::bigint + 1"
-        dst.execute(f"SELECT setval('{schema}.id_seq', %s + {margin})", [int(str(last[0]))])
-        dst.commit()
+        await dst.execute(f"SELECT setval('{schema}.id_seq', %s + {margin})", [int(str(last[0]))])
+        await dst.commit()
         for t in tables:
-            count = dst.execute(f'SELECT count(*) FROM {schema}."{t}"').fetchone()
-            if count is None or count[0] != report.rows[t]:
+            [count] = await _fetch(dst, f'SELECT count(*) FROM {schema}."{t}"')
+            if count[0] != report.rows[t]:
                 raise MoveError(f"{schema}.{t}: copied {report.rows[t]} rows, target has {count}")
-        dst.commit()
-        report.map_version = topology.set_placement(logical, target)
+        await dst.commit()
+        report.map_version = await topology.set_placement(logical, target)
         switched = True
         say(f"map v{report.map_version}: {schema} -> {target}; dropping the old copy")
-        src.execute(f"DROP SCHEMA {schema} CASCADE")
-        src.commit()
+        await src.execute(f"DROP SCHEMA {schema} CASCADE")
+        await src.commit()
         report.write_pause_seconds = round(time.monotonic() - pause_started, 3)
     except BaseException:
-        src.rollback()
-        dst.rollback()
+        await src.rollback()
+        await dst.rollback()
         if not switched:
-            db.execute(target, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            await db.aexecute(target, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         raise
     finally:
-        src.close()
-        dst.close()
-    topology.refresh(force=True)
+        await src.close()
+        await dst.close()
+    await topology.refresh(force=True)
     report.seconds = round(time.monotonic() - started, 3)
     log.info("moved %s from %s to %s: %s", schema, source, target, report.rows)
     return report
 
 
-def _copy_table(
-    src: psycopg.Connection[tuple[object, ...]],
-    dst: psycopg.Connection[tuple[object, ...]],
-    schema: str,
-    table: str,
-) -> int:
+async def _copy_table(src: Conn, dst: Conn, schema: str, table: str) -> int:
     cols = [
         str(r[0])
-        for r in src.execute(
+        for r in await _fetch(
+            src,
             "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
             " AND NOT attisdropped ORDER BY attnum",
             [f'{schema}."{table}"'],
-        ).fetchall()
+        )
     ]
     col_list = ", ".join(f'"{c}"' for c in cols)
-    with (
+    async with (
         src.cursor().copy(
             f'COPY (SELECT {col_list} FROM {schema}."{table}") TO STDOUT (FORMAT BINARY)'
         ) as out,
@@ -165,7 +182,7 @@ def _copy_table(
             f'COPY {schema}."{table}" ({col_list}) FROM STDIN (FORMAT BINARY)'
         ) as inp,
     ):
-        for chunk in out:
-            inp.write(chunk)
-    count = src.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()
-    return int(str(count[0])) if count else 0
+        async for chunk in out:
+            await inp.write(chunk)
+    [count] = await _fetch(src, f'SELECT count(*) FROM {schema}."{table}"')
+    return int(str(count[0]))

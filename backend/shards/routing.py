@@ -47,19 +47,6 @@ def _columns(model: type[models.Model]) -> list[str]:
     return [f.column for f in model._meta.concrete_fields]
 
 
-def _retry_sync(fn: Callable[[topology.ShardMap], T]) -> T:
-    deadline = time.monotonic() + RETRY_SECONDS
-    shard_map = topology.get_map()
-    while True:
-        try:
-            return fn(shard_map)
-        except MOVED_ERRORS:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-            shard_map = topology.refresh(force=True)
-
-
 async def _retry_async(fn: Callable[[topology.ShardMap], Awaitable[T]]) -> T:
     deadline = time.monotonic() + RETRY_SECONDS
     shard_map = await topology.aget_map()
@@ -73,29 +60,10 @@ async def _retry_async(fn: Callable[[topology.ShardMap], Awaitable[T]]) -> T:
             shard_map = await topology.arefresh()
 
 
-def query(logical: int, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+async def aquery(logical: int, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
     """Run one statement on a logical shard ({schema} in `sql`) and return rows."""
     text = sql.replace("{schema}", schema_name(logical))
-    return _retry_sync(lambda m: db.execute(m.server_of(logical), text, params))
-
-
-async def aquery(logical: int, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
-    text = sql.replace("{schema}", schema_name(logical))
     return await _retry_async(lambda m: db.aexecute(m.server_of(logical), text, params))
-
-
-def write(logical: int, fn: Callable[[psycopg.Connection[Row], str], T]) -> T:
-    """Run `fn(conn, schema)` in one transaction on the logical shard's server.
-
-    `fn` may run more than once (after a shard move), so it must not have
-    side effects outside the transaction.
-    """
-
-    def attempt(shard_map: topology.ShardMap) -> T:
-        with db.connection(shard_map.server_of(logical)) as conn, conn.transaction():
-            return fn(_Counted(conn, shard_map.server_of(logical)), schema_name(logical))  # type: ignore[arg-type]
-
-    return _retry_sync(attempt)
 
 
 async def awrite(
@@ -104,71 +72,39 @@ async def awrite(
     *,
     nested: bool = False,
 ) -> T:
-    """Async `write`. `nested=True` for a transaction opened inside another
-    one: it draws from a separate pool (see db.async_pool)."""
+    """Run `fn(conn, schema)` in one transaction on the logical shard's server.
+
+    `fn` may run more than once (after a shard move), so it must not have
+    side effects outside the transaction. `nested=True` for a transaction
+    opened inside another one: it draws from a separate pool (db.aconnection).
+    """
 
     async def attempt(shard_map: topology.ShardMap) -> T:
         server = shard_map.server_of(logical)
-        purpose = "nested" if nested else "async"
+        purpose = "nested" if nested else "main"
         async with db.aconnection(server, purpose) as conn, conn.transaction():
             return await fn(_ACounted(conn, server), schema_name(logical))  # type: ignore[arg-type]
 
     return await _retry_async(attempt)
 
 
-class _Counted:
+class _ACounted:
     """A connection proxy that counts statements for backend.shards.stats."""
 
-    def __init__(self, conn: psycopg.Connection[Row], server: str) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Row], server: str) -> None:
         self._conn, self._server = conn, server
 
-    def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Row]:
+    async def execute(self, sql: str, params: Any = ()) -> psycopg.AsyncCursor[Row]:
         stats.record(self._server)
-        return self._conn.execute(sql.encode(), params)
+        return await self._conn.execute(sql.encode(), params)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
 
 
-class _ACounted(_Counted):
-    async def execute(self, sql: str, params: Any = ()) -> psycopg.AsyncCursor[Row]:  # type: ignore[override]
-        stats.record(self._server)
-        return await self._conn.execute(sql.encode(), params)  # type: ignore[misc]
-
-
-def _batch_sql(
-    model: type[models.Model], column: str, by_logical: dict[int, list[int]]
-) -> tuple[str, list[Any]]:
-    cols = ", ".join(f't."{c}"' for c in _columns(model))
-    parts, params = [], []
-    for logical, keys in sorted(by_logical.items()):
-        parts.append(
-            f'SELECT {cols} FROM {schema_name(logical)}."{table(model)}" t '
-            f'WHERE t."{column}" = ANY(%s)'
-        )
-        params.append(keys)
-    return " UNION ALL ".join(parts), params
-
-
-def fetch_many(model: type[models.Model], column: str, keys: Iterable[int]) -> list[Row]:
-    """Rows whose `column` is in `keys`, each key routed by its shard bits.
-
-    One statement per physical server; rows come back in no particular order.
-    """
-    wanted = sorted(set(keys))
-
-    def attempt(shard_map: topology.ShardMap) -> list[Row]:
-        rows: list[Row] = []
-        for server, by_logical in shard_map.group(wanted).items():
-            sql, params = _batch_sql(model, column, by_logical)
-            rows.extend(db.execute(server, sql, params))
-        return rows
-
-    return _retry_sync(attempt) if wanted else []
-
-
 async def afetch_many(model: type[models.Model], column: str, keys: Iterable[int]) -> list[Row]:
-    """Async `fetch_many`: the servers are asked concurrently."""
+    """Rows whose `column` is in `keys`, each key routed by its shard bits:
+    one statement per physical server, asked concurrently; no particular order."""
     cols = ", ".join(f't."{c}"' for c in _columns(model))
 
     def select(schema: str, keys_here: list[int]) -> tuple[str, list[Any]]:

@@ -3,7 +3,7 @@
 `count_statements()` opens a scope; every statement issued inside it (by the
 Django ORM on any alias, or by backend.shards.db on a physical shard server)
 is added to the scope's Counter, including from child asyncio tasks and
-sync_to_async threads, which inherit the context.
+child tasks, which inherit the context.
 """
 
 from __future__ import annotations

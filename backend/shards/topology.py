@@ -4,22 +4,22 @@ The map lives in the directory database (ShardPlacement + ShardMapVersion).
 Each process keeps a copy and re-reads the version at most every
 MAP_CHECK_SECONDS; when the version moved, it reloads the placement. A query
 that hits a schema which has moved away fails and calls `refresh(force=True)`
-before retrying, so a move is seen at once by whoever needs it.
+before retrying, so a move is seen at once by whoever needs it. Reads and
+writes go over the runtime's directory pool (no ORM: no thread hop).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
+import psycopg
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
+from backend.shards import db, stats
+from backend.shards.db import Row
 from backend.shards.ids import MAX_LOGICAL_SHARDS, schema_name, shard_of
 from backend.shards.models import ShardMapVersion, ShardPlacement
 
@@ -74,61 +74,55 @@ class ShardMap:
         return out
 
 
-_lock = threading.Lock()
+VERSION = ShardMapVersion._meta.db_table
+PLACEMENT = ShardPlacement._meta.db_table
+
 _current: ShardMap | None = None
 _checked_at = 0.0
 
 
-def _read_version() -> int:
-    row = ShardMapVersion.objects.filter(id=1).values_list("version", flat=True).first()
+async def _read_version(conn: psycopg.AsyncConnection[Row]) -> int:
+    cur = await conn.execute(f'SELECT version FROM "{VERSION}" WHERE id = 1')
+    row = await cur.fetchone()
     if row is None:
         raise ShardMapError("the shard map is empty: run `manage.py migrate_shards`")
-    return int(row)
+    return int(row["version"])
 
 
-def _load() -> ShardMap:
-    with transaction.atomic(using="default"):
-        version = _read_version()
-        rows = list(ShardPlacement.objects.order_by("logical").values_list("logical", "server"))
-    placement = tuple(server for _, server in rows)
-    if [logical for logical, _ in rows] != list(range(len(rows))):
+async def _load(conn: psycopg.AsyncConnection[Row]) -> ShardMap:
+    async with conn.transaction():
+        version = await _read_version(conn)
+        cur = await conn.execute(f'SELECT logical, server FROM "{PLACEMENT}" ORDER BY logical')
+        rows = await cur.fetchall()
+    placement = tuple(str(r["server"]) for r in rows)
+    if [int(r["logical"]) for r in rows] != list(range(len(rows))):
         raise ShardMapError("the shard map has holes: run `manage.py shards check`")
     return ShardMap(version=version, placement=placement)
 
 
-def refresh(*, force: bool = False) -> ShardMap:
-    """The current map, re-validated against the directory when due (sync)."""
+async def refresh(*, force: bool = False) -> ShardMap:
+    """The current map, re-validated against the directory when due."""
     global _current, _checked_at
-    with _lock:
-        now = time.monotonic()
-        if _current is not None and not force and now - _checked_at < MAP_CHECK_SECONDS:
-            return _current
-        if _current is None or _read_version() != _current.version:
-            _current = _load()
-        _checked_at = now
+    now = time.monotonic()
+    if _current is not None and not force and now - _checked_at < MAP_CHECK_SECONDS:
         return _current
-
-
-def get_map() -> ShardMap:
-    return refresh()
+    async with db.aconnection(db.DIRECTORY) as conn:
+        stats.record(db.DIRECTORY)
+        if _current is None or await _read_version(conn) != _current.version:
+            _current = await _load(conn)
+    _checked_at = now
+    return _current
 
 
 async def aget_map() -> ShardMap:
     current = _current
     if current is not None and time.monotonic() - _checked_at < MAP_CHECK_SECONDS:
         return current
-    return await _arefresh(force=False)
+    return await refresh()
 
 
 async def arefresh() -> ShardMap:
-    return await _arefresh(force=True)
-
-
-async def _arefresh(*, force: bool) -> ShardMap:
-    # thread_sensitive: in a request, the request's own sync thread, which
-    # already holds a directory connection. A pool thread would need a second
-    # one, and requests holding all of the pool would then wait on each other.
-    return await sync_to_async(refresh, thread_sensitive=True)(force=force)
+    return await refresh(force=True)
 
 
 def initial_placement(logical_count: int, servers: list[str]) -> list[str]:
@@ -138,39 +132,50 @@ def initial_placement(logical_count: int, servers: list[str]) -> list[str]:
     return [servers[i % len(servers)] for i in range(logical_count)]
 
 
-def ensure_map() -> ShardMap:
+async def ensure_map() -> ShardMap:
     """Create the map on first run, or extend it to LOGICAL_SHARDS; never shrink."""
     servers = list(settings.SHARD_SERVERS)
     wanted = initial_placement(settings.LOGICAL_SHARDS, servers)
-    with transaction.atomic(using="default"):
-        version, _ = ShardMapVersion.objects.select_for_update().get_or_create(id=1)
-        existing = ShardPlacement.objects.count()
+    async with db.aconnection(db.DIRECTORY) as conn, conn.transaction():
+        await conn.execute(
+            f'INSERT INTO "{VERSION}" (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING'
+        )
+        await conn.execute(f'SELECT version FROM "{VERSION}" WHERE id = 1 FOR UPDATE')
+        cur = await conn.execute(f'SELECT count(*) AS n FROM "{PLACEMENT}"')
+        row = await cur.fetchone()
+        existing = int(row["n"]) if row else 0
         if existing > len(wanted):
             raise ShardMapError(
                 f"the map has {existing} logical shards, LOGICAL_SHARDS asks for "
                 f"{len(wanted)}: logical shards cannot be removed"
             )
         if existing < len(wanted):
-            ShardPlacement.objects.bulk_create(
-                ShardPlacement(logical=i, server=wanted[i]) for i in range(existing, len(wanted))
+            await conn.execute(
+                f'INSERT INTO "{PLACEMENT}" (logical, server, updated_at) '
+                "SELECT i, s, now() FROM unnest(%s::int[], %s::text[]) AS t(i, s)",
+                [list(range(existing, len(wanted))), wanted[existing:]],
             )
-            version.version += 1
-            version.save(update_fields=["version"])
-    unknown = {s for s in ShardPlacement.objects.values_list("server", flat=True)} - set(servers)
+            await conn.execute(f'UPDATE "{VERSION}" SET version = version + 1 WHERE id = 1')
+        cur = await conn.execute(f'SELECT DISTINCT server FROM "{PLACEMENT}"')
+        unknown = {str(r["server"]) for r in await cur.fetchall()} - set(servers)
     if unknown:
         raise ShardMapError(f"the map places shards on unknown servers: {sorted(unknown)}")
-    return refresh(force=True)
+    return await refresh(force=True)
 
 
-def set_placement(logical: int, server: str) -> int:
+async def set_placement(logical: int, server: str) -> int:
     """Point `logical` at `server` and bump the version; returns the new version."""
-    with transaction.atomic(using="default"):
-        version = ShardMapVersion.objects.select_for_update().get(id=1)
-        updated = ShardPlacement.objects.filter(logical=logical).update(
-            server=server, updated_at=timezone.now()
+    async with db.aconnection(db.DIRECTORY) as conn, conn.transaction():
+        cur = await conn.execute(
+            f'UPDATE "{VERSION}" SET version = version + 1 WHERE id = 1 RETURNING version'
         )
-        if updated != 1:
+        row = await cur.fetchone()
+        if row is None:
+            raise ShardMapError("the shard map is empty: run `manage.py migrate_shards`")
+        cur = await conn.execute(
+            f'UPDATE "{PLACEMENT}" SET server = %s, updated_at = now() WHERE logical = %s',
+            [server, logical],
+        )
+        if cur.rowcount != 1:
             raise ShardMapError(f"logical shard {logical} is not in the map")
-        version.version += 1
-        version.save(update_fields=["version"])
-        return version.version
+        return int(row["version"])

@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from asgiref.sync import sync_to_async
-
 from backend.photos.cache import ainvalidate_photos
 from backend.photos.selectors import PhotoRecord
+from backend.queue import enqueue
 from backend.social import feeds
 from backend.social.cache import ainvalidate_users
 from backend.social.services.edges import EdgeChange, Status, change_edge
@@ -41,18 +40,10 @@ async def guarded_edge_change(
     from backend.social.tasks import reconcile_follow
 
     await _safely(
-        _enqueue(
-            lambda: reconcile_follow.send_with_options(
-                args=(follower_id, target_id), delay=RECONCILE_DELAY_MS
-            )
-        ),
+        enqueue(reconcile_follow.message(follower_id, target_id), delay=RECONCILE_DELAY_MS),
         "queueing the follow reconcile job",
     )
     return await change_edge(follower_id, target_id, decide)
-
-
-async def _enqueue(send: Callable[[], object]) -> None:
-    await sync_to_async(send, thread_sensitive=False)()
 
 
 async def after_edge_change(change: EdgeChange, *, push: bool = True) -> None:

@@ -3,9 +3,9 @@
 Storage layout and the Lua scripts are in feedstore.py. Writes here:
 - `ado_publish` (upload): the owner's own feed, then either a fan-out job or,
   for a huge account, its recent list for readers to pull.
-- `do_fan_out` (actor): page through the owner's active followers and queue
+- `ado_fan_out` (actor): page through the owner's active followers and queue
   one delivery chunk per page.
-- `do_deliver` (actor): one chunk, one script call; ZADD is idempotent, so a
+- `ado_deliver` (actor): one chunk, one script call; ZADD is idempotent, so a
   retried chunk adds nothing twice.
 - `arebuild_feed`: a feed from the shards (followed accounts' newest photos).
 Reads are in selectors/feeds.py.
@@ -17,11 +17,11 @@ import heapq
 from collections.abc import Sequence
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from backend.photos.models import Photo
-from backend.redisconn import async_client, sync_client
+from backend.queue import enqueue
+from backend.redisconn import async_client
 from backend.shards import routing
 from backend.shards.ids import shard_of
 from backend.social import feedstore
@@ -54,19 +54,18 @@ def is_huge(follower_count: int) -> bool:
     return follower_count >= int(settings.FEED_PULL_THRESHOLD)
 
 
-def do_deliver(*, photo_id: int, follower_ids: Sequence[int]) -> int:
+async def ado_deliver(*, photo_id: int, follower_ids: Sequence[int]) -> int:
     """Add a photo to these followers' feeds (those that exist); returns how many were new."""
     if not follower_ids:
         return 0
-    client = sync_client()
-    script = client.register_script(feedstore.DELIVER)
+    script = async_client().register_script(feedstore.DELIVER)
     keys = [feedstore.feed_key(f) for f in follower_ids]
-    delivered: int = script(keys=keys, args=[feedstore.pack(photo_id), feedstore.cap()])
+    delivered: int = await script(keys=keys, args=[feedstore.pack(photo_id), feedstore.cap()])
     return delivered
 
 
-def _follower_page(owner_id: int, after_edge: int, limit: int) -> list[dict[str, Any]]:
-    return routing.query(
+async def _follower_page(owner_id: int, after_edge: int, limit: int) -> list[dict[str, Any]]:
+    return await routing.aquery(
         shard_of(owner_id),
         f'SELECT id, follower_id FROM {{schema}}."{FOLLOWER}" '
         "WHERE user_id = %s AND status = %s AND id > %s ORDER BY id LIMIT %s",
@@ -74,7 +73,7 @@ def _follower_page(owner_id: int, after_edge: int, limit: int) -> list[dict[str,
     )
 
 
-def do_fan_out(*, photo_id: int, owner_id: int) -> int:
+async def ado_fan_out(*, photo_id: int, owner_id: int) -> int:
     """Queue delivery of a new photo to the owner's followers; returns chunks queued.
 
     Only active (approved) followers get it, so a private account's photos
@@ -82,23 +81,23 @@ def do_fan_out(*, photo_id: int, owner_id: int) -> int:
     account's post notifications get a push, batched per page.
     """
     from backend.notifications.selectors import get_all_post_subscribers
-    from backend.notifications.services import do_notify_followers_of_post
+    from backend.notifications.services import ado_notify_followers_of_post
     from backend.social.tasks import deliver_photo
 
     # Read once, not per page: a page of 2,000 followers rarely holds one.
-    subscribers = get_all_post_subscribers(followed_id=owner_id)
+    subscribers = await get_all_post_subscribers(followed_id=owner_id)
     chunk = int(settings.FANOUT_CHUNK)
     after, chunks = 0, 0
     while True:
-        page = _follower_page(owner_id, after, chunk)
+        page = await _follower_page(owner_id, after, chunk)
         if not page:
             return chunks
         follower_ids = [int(r["follower_id"]) for r in page]
-        deliver_photo.send(photo_id, follower_ids)
+        await enqueue(deliver_photo.message(photo_id, follower_ids))
         if subscribers:
             wanted = [f for f in follower_ids if f in subscribers]
             if wanted:
-                do_notify_followers_of_post(
+                await ado_notify_followers_of_post(
                     actor_id=owner_id, photo_id=photo_id, recipient_ids=wanted
                 )
         chunks += 1
@@ -131,7 +130,7 @@ async def ado_publish(*, photo_id: int, owner_id: int, follower_count: int) -> N
         return
     # An account that was huge once stays in HUGE_ACCOUNTS: its recent list
     # holds photos that were never fanned out, and readers must keep pulling it.
-    await sync_to_async(fan_out_photo.send, thread_sensitive=False)(photo_id, owner_id)
+    await enqueue(fan_out_photo.message(photo_id, owner_id))
 
 
 async def _recent_photo_ids(owner_ids: Sequence[int], per_owner: int) -> list[int]:

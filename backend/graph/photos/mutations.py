@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
 from backend.errors import InvalidInput
@@ -14,10 +14,10 @@ from backend.graph.photos.types import Photo
 from backend.photos import services
 
 
-def _read_upload(file: UploadedFile) -> bytes:
+async def _read_upload(file: UploadFile) -> bytes:
     if file.size is not None and file.size > settings.PHOTO_MAX_BYTES:
         raise InvalidInput(f"the file is larger than {settings.PHOTO_MAX_BYTES} bytes")
-    return file.read()
+    return await file.read()
 
 
 @strawberry.type
@@ -27,10 +27,10 @@ class Mutation:
     )
     async def upload_photo(self, info: Info, file: Upload, caption: str | None = None) -> Photo:
         viewer_id = info.context.require_viewer()
-        if not isinstance(file, UploadedFile):
+        if not isinstance(file, UploadFile):
             raise InvalidInput("file must be a file part of a multipart request")
         record = await services.do_upload_photo(
-            owner_id=viewer_id, data=_read_upload(file), caption=caption
+            owner_id=viewer_id, data=await _read_upload(file), caption=caption
         )
         return Photo(record=record)
 

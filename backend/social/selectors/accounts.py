@@ -5,11 +5,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models.functions import Lower
-
-from backend.shards import routing
+from backend.shards import db, routing
 from backend.social.models import Account, AuthToken, Profile
+
+ACCOUNT = Account._meta.db_table
+TOKEN = AuthToken._meta.db_table
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    """A directory account (the sign-in identity; `id` is the user ID)."""
+
+    id: int
+    username: str
+    email: str
+    password: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -31,23 +44,49 @@ def token_hash(token: str) -> str:
 
 
 async def get_account_id_for_token(token: str) -> int | None:
-    """The user ID a bearer token signs in as, or None if unknown or revoked."""
-    row = await (
-        AuthToken.objects.filter(key_hash=token_hash(token)).values_list("account_id", flat=True)
-    ).afirst()
-    return int(row) if row is not None else None
+    """The user ID a bearer token signs in as, or None if unknown or revoked.
 
-
-async def get_account_by_username(username: str) -> Account | None:
-    return await (
-        Account.objects.annotate(username_lower=Lower("username"))
-        .filter(username_lower=username.lower())
-        .afirst()
+    Straight from the directory on every request: a revoked token is refused
+    at once (no cache to lag), and it is one indexed read on the pool.
+    """
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f'SELECT account_id FROM "{TOKEN}" WHERE key_hash = %s',
+        [token_hash(token)],
     )
+    return int(rows[0]["account_id"]) if rows else None
 
 
-async def get_accounts_by_ids(ids: Iterable[int]) -> dict[int, Account]:
-    return {a.id: a async for a in Account.objects.filter(id__in=list(ids))}
+async def get_account_by_username(username: str) -> AccountRecord | None:
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f'SELECT id, username, email, password, created_at FROM "{ACCOUNT}" '
+        "WHERE lower(username) = lower(%s)",
+        [username],
+    )
+    return AccountRecord(**rows[0]) if rows else None
+
+
+async def get_accounts_by_ids(ids: Iterable[int]) -> dict[int, AccountRecord]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f'SELECT id, username, email, password, created_at FROM "{ACCOUNT}" WHERE id = ANY(%s)',
+        [wanted],
+    )
+    return {int(r["id"]): AccountRecord(**r) for r in rows}
+
+
+async def get_all_account_ids(*, after: int = 0, limit: int = 1000) -> list[int]:
+    """Account IDs in order, a page at a time (for commands that visit everyone)."""
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f'SELECT id FROM "{ACCOUNT}" WHERE id > %s ORDER BY id LIMIT %s',
+        [after, limit],
+    )
+    return [int(r["id"]) for r in rows]
 
 
 async def get_profiles_by_user_ids(ids: Iterable[int]) -> dict[int, Profile]:

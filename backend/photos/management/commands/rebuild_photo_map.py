@@ -6,14 +6,15 @@ import json
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from backend.commands import AsyncCommand
 from backend.photos import photo_map
 from backend.shards import topology
 from backend.shards.progress import progress_bar
 
 
-class Command(BaseCommand):
+class Command(AsyncCommand):
     help = (
         "Rewrite the Redis photo→owner map from the photos_photo table of every logical "
         "shard (or of --shard N only). Each shard's part is swapped atomically, so lookups "
@@ -32,9 +33,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    async def ahandle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        shard_map = topology.refresh(force=True)
+        shard_map = await topology.refresh(force=True)
         shards: list[int] = sorted(set(options["shards"] or range(shard_map.logical_count)))
         outside = [s for s in shards if not 0 <= s < shard_map.logical_count]
         if outside:
@@ -42,13 +43,13 @@ class Command(BaseCommand):
         mapped = skipped = 0
         with progress_bar(len(shards), "rebuilding photo map") as bar:
             for shard in shards:
-                done, bad = photo_map.rebuild_shard(shard)
+                done, bad = await photo_map.arebuild_shard(shard)
                 mapped, skipped = mapped + done, skipped + bad
                 bar.set_postfix(photos=mapped, refresh=False)
                 bar.update()
-        dropped = [] if options["shards"] else photo_map.stale_keys(shard_map.logical_count)
+        dropped = [] if options["shards"] else await photo_map.astale_keys(shard_map.logical_count)
         if dropped:
-            photo_map.client().unlink(*dropped)
+            await photo_map.aclient().unlink(*dropped)
         summary = {
             "photos_mapped": mapped,
             "skipped_owner_on_other_shard": skipped,

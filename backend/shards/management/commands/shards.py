@@ -6,15 +6,16 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from backend.commands import AsyncCommand
 from backend.shards import topology
 from backend.shards.ids import decode_id
 from backend.shards.inspect import check, server_status
 from backend.shards.moves import MoveError, move_shard
 
 
-class Command(BaseCommand):
+class Command(AsyncCommand):
     help = "Inspect and operate the logical shards: status | decode ID | move | check"
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,13 +31,13 @@ class Command(BaseCommand):
         chk = sub.add_parser("check", help="every schema on exactly its mapped server, migrated")
         chk.add_argument("--json", action="store_true", help="machine-readable output")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    async def ahandle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
-        getattr(self, f"do_{action}")(**options)
+        await getattr(self, f"do_{action}")(**options)
 
-    def do_status(self, **options: Any) -> None:
-        shard_map = topology.refresh(force=True)
-        servers = server_status(shard_map)
+    async def do_status(self, **options: Any) -> None:
+        shard_map = await topology.refresh(force=True)
+        servers = await server_status(shard_map)
         if options["json"]:
             payload = {
                 "map_version": shard_map.version,
@@ -55,25 +56,25 @@ class Command(BaseCommand):
             rows = ", ".join(f"{t}={n}" for t, n in s.rows.items()) or s.error or "-"
             self.stdout.write(f"{s.name:<12} {state:<12} {len(s.logical_shards):>8}  {rows}")
 
-    def do_decode(self, **options: Any) -> None:
+    async def do_decode(self, **options: Any) -> None:
         try:
             decoded = decode_id(options["id"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         payload = decoded.as_dict()
         try:
-            payload["server"] = topology.refresh().server_of(decoded.shard)
+            payload["server"] = (await topology.refresh()).server_of(decoded.shard)
         except topology.ShardMapError:
             payload["server"] = None
         self.stdout.write(json.dumps(payload))
 
-    def do_move(self, **options: Any) -> None:
+    async def do_move(self, **options: Any) -> None:
         def say(msg: str) -> None:
             if not options["json"]:
                 self.stderr.write(f"  {msg}")
 
         try:
-            report = move_shard(options["logical"], options["target"], progress=say)
+            report = await move_shard(options["logical"], options["target"], progress=say)
         except (MoveError, topology.ShardMapError) as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
@@ -85,9 +86,9 @@ class Command(BaseCommand):
                 f"{report.write_pause_seconds}s, map v{report.map_version})"
             )
 
-    def do_check(self, **options: Any) -> None:
-        shard_map = topology.refresh(force=True)
-        problems = check(shard_map)
+    async def do_check(self, **options: Any) -> None:
+        shard_map = await topology.refresh(force=True)
+        problems = await check(shard_map)
         if options["json"]:
             self.stdout.write(json.dumps({"ok": not problems, "problems": problems}))
         else:

@@ -7,12 +7,12 @@ import json
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
-from backend.asyncrun import run
+from backend.commands import AsyncCommand
 from backend.shards.progress import progress_bar
 from backend.social.feeds import arebuild_feed
-from backend.social.models import Account
+from backend.social.selectors import get_all_account_ids
 
 CONCURRENCY = 20  # feeds rebuilt at once (their shard reads overlap)
 
@@ -21,7 +21,14 @@ async def _rebuild_many(user_ids: list[int]) -> list[int]:
     return list(await asyncio.gather(*(arebuild_feed(u) for u in user_ids)))
 
 
-class Command(BaseCommand):
+async def _all_account_ids() -> list[int]:
+    ids: list[int] = []
+    while page := await get_all_account_ids(after=ids[-1] if ids else 0):
+        ids.extend(page)
+    return ids
+
+
+class Command(AsyncCommand):
     help = (
         "Rebuild the Redis home feed of every user (or of --user IDs) from the shards: "
         "the newest photos of the accounts each follows. Photos fanned out meanwhile are kept."
@@ -31,14 +38,14 @@ class Command(BaseCommand):
         parser.add_argument("--user", type=int, action="append", help="only this user ID")
         parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        ids = options["user"] or list(Account.objects.order_by("id").values_list("id", flat=True))
+    async def ahandle(self, *args: Any, **options: Any) -> None:
+        ids = options["user"] or await _all_account_ids()
         started = time.monotonic()
         entries = 0
         with progress_bar(len(ids), "rebuilding feeds", unit="user") as bar:
             for start in range(0, len(ids), CONCURRENCY):
                 batch = ids[start : start + CONCURRENCY]
-                sizes = run(_rebuild_many(batch))
+                sizes = await _rebuild_many(batch)
                 entries += sum(size - 1 for size in sizes)  # minus the "complete" marker
                 bar.update(len(batch))
         summary = {

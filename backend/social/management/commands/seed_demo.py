@@ -8,10 +8,10 @@ import io
 import json
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from PIL import Image, ImageDraw
 
+from backend.commands import AsyncCommand
 from backend.errors import InvalidInput
 from backend.photos.services import do_upload_photo
 from backend.shards.progress import progress_bar
@@ -38,32 +38,32 @@ def demo_image(n: int, label: str) -> bytes:
     return out.getvalue()
 
 
-class Command(BaseCommand):
+class Command(AsyncCommand):
     help = f"Create demo accounts ({', '.join(DEMO_USERS)}; password {DEMO_PASSWORD!r})."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    async def ahandle(self, *args: Any, **options: Any) -> None:
         created: dict[str, int] = {}
         with progress_bar(len(DEMO_USERS), "demo accounts", unit="user") as bar:
             for n, username in enumerate(DEMO_USERS):
-                account = async_to_sync(get_account_by_username)(username)
+                account = await get_account_by_username(username)
                 if account is None:
-                    account, _ = async_to_sync(services.do_sign_up)(
+                    account, _ = await services.do_sign_up(
                         username=username, password=DEMO_PASSWORD, email=f"{username}@example.com"
                     )
                     created[username] = account.id
-                [user] = async_to_sync(get_users_by_ids)([account.id])
+                [user] = await get_users_by_ids([account.id])
                 if user is not None and user.photo_count == 0:
                     for k in range(PHOTOS_EACH):
-                        async_to_sync(do_upload_photo)(
+                        await do_upload_photo(
                             owner_id=account.id,
                             data=demo_image(n + k, f"{username} #{k + 1}"),
                             caption=f"{username}'s demo photo #{k + 1}",
                         )
                 bar.update(1)
-        self._follow_everyone()
+        await self._follow_everyone()
         if options["json"]:
             self.stdout.write(json.dumps({"created": list(created), "users": DEMO_USERS}))
         else:
@@ -72,15 +72,15 @@ class Command(BaseCommand):
                 f"{len(created)} created"
             )
 
-    def _follow_everyone(self) -> None:
+    async def _follow_everyone(self) -> None:
         """Every demo user follows every other one."""
         ids = []
         for username in DEMO_USERS:
-            account = async_to_sync(get_account_by_username)(username)
+            account = await get_account_by_username(username)
             if account is not None:
                 ids.append(account.id)
         for follower in ids:
             for target in ids:
                 if follower != target:
                     with contextlib.suppress(InvalidInput):  # already following
-                        async_to_sync(services.do_follow)(viewer_id=follower, target_id=target)
+                        await services.do_follow(viewer_id=follower, target_id=target)

@@ -1,0 +1,208 @@
+"""The one owner of this process's event loop and connections.
+
+Every process opens its connections in exactly one place and closes them
+there, on the one long-lived loop that uses them:
+
+- web processes: the ASGI lifespan (backend/asgi.py);
+- management commands and scripts: `run(main())`;
+- Dramatiq workers: the worker's event loop thread (backend/queue.py).
+
+What is opened: an async PostgreSQL pool per server (the directory and each
+physical shard server, plus a second "nested" pool per shard server for
+transactions opened while another is held), the Redis client, the Memcached
+client. Domain code reaches them through `current()`; nothing creates a pool
+on a loop it does not own, so no pool outlives its loop.
+
+`in_thread` is the one bridge to blocking code: CPU-bound work (password
+hashing, image decoding) and libraries with no async API (boto3, Django's
+migration executor, Dramatiq's sync broker). Never on the read path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from backend.memcache import Memcache
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+# The directory database's name among the servers: its Django alias too, so
+# statement counts (backend.shards.stats) read the same for ORM and pool.
+DIRECTORY = "default"
+CLOSE_TIMEOUT = 5.0
+
+
+class NoRuntime(RuntimeError):
+    pass
+
+
+def conninfo(server: str) -> str:
+    if server == DIRECTORY:
+        return str(settings.DIRECTORY_DATABASE_URL)
+    try:
+        return str(settings.SHARD_SERVERS[server])
+    except KeyError:
+        raise KeyError(f"unknown database server {server!r}") from None
+
+
+def _pool(server: str, purpose: str) -> AsyncConnectionPool:
+    return AsyncConnectionPool(
+        conninfo(server),
+        min_size=1,
+        max_size=int(settings.DB_POOL_MAX),
+        kwargs={
+            "autocommit": True,
+            "row_factory": dict_row,
+            "connect_timeout": 5,
+            # PgBouncer in transaction mode has no server-side prepared statements.
+            "prepare_threshold": None,
+        },
+        name=f"{server}-{purpose}",
+        timeout=10,
+        open=False,
+    )
+
+
+class Runtime:
+    """Connections of one process, bound to the loop that opened them."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pools: dict[tuple[str, str], AsyncConnectionPool] = {}
+        self.redis: aioredis.Redis | None = None
+        self.memcache: Memcache | None = None
+        # Clients made on first use (a worker's APNs client), by name, and
+        # how to close them with the rest.
+        self.services: dict[str, object] = {}
+        self.extras: list[Callable[[], Coroutine[Any, Any, None]]] = []
+
+    async def open(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        servers = [DIRECTORY, *settings.SHARD_SERVERS]
+        for server in servers:
+            self.pools[(server, "main")] = _pool(server, "main")
+            if server != DIRECTORY:
+                self.pools[(server, "nested")] = _pool(server, "nested")
+        # wait=False: a server that is down must not stop the process from
+        # starting (/readyz reports it); its pool connects when it is back.
+        for pool in self.pools.values():
+            await pool.open(wait=False)
+        self.redis = aioredis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5
+        )
+        self.memcache = Memcache(list(settings.MEMCACHED_LOCATION))
+
+    async def close(self) -> None:
+        for close in reversed(self.extras):
+            with contextlib.suppress(Exception):
+                await close()
+        self.extras.clear()
+        self.services.clear()
+        if self.memcache is not None:
+            await self.memcache.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await asyncio.gather(
+            *(p.close(timeout=CLOSE_TIMEOUT) for p in self.pools.values()), return_exceptions=True
+        )
+        self.pools.clear()
+
+    def pool(self, server: str, purpose: str = "main") -> AsyncConnectionPool:
+        try:
+            return self.pools[(server, purpose)]
+        except KeyError:
+            conninfo(server)  # unknown server: a clear KeyError
+            raise
+
+
+# By loop: connections belong to the loop that opened them, so a coroutine
+# on another loop (a test's command run in a thread, say) must not get them.
+_runtimes: dict[asyncio.AbstractEventLoop, Runtime] = {}
+
+
+def current() -> Runtime:
+    """The runtime of the running loop."""
+    try:
+        return _runtimes[asyncio.get_running_loop()]
+    except KeyError:
+        raise NoRuntime(
+            "no runtime is open on this event loop: web processes open it at ASGI lifespan "
+            "startup, commands through backend.runtime.run(), workers at boot"
+        ) from None
+
+
+def pool(server: str, purpose: str = "main") -> AsyncConnectionPool:
+    return current().pool(server, purpose)
+
+
+def redis() -> aioredis.Redis:
+    client = current().redis
+    assert client is not None
+    return client
+
+
+def memcache() -> Memcache:
+    client = current().memcache
+    assert client is not None
+    return client
+
+
+async def start() -> Runtime:
+    """Open this process's connections on the running loop (once per loop)."""
+    loop = asyncio.get_running_loop()
+    if loop in _runtimes:
+        raise RuntimeError("the runtime is already open on this loop")
+    runtime = _runtimes[loop] = Runtime()
+    try:
+        await runtime.open()
+    except BaseException:
+        del _runtimes[loop]
+        await runtime.close()
+        raise
+    return runtime
+
+
+async def stop() -> None:
+    """Close everything `start` opened on this loop."""
+    runtime = _runtimes.pop(asyncio.get_running_loop(), None)
+    if runtime is not None:
+        await runtime.close()
+
+
+@contextlib.asynccontextmanager
+async def running() -> AsyncIterator[Runtime]:
+    runtime = await start()
+    try:
+        yield runtime
+    finally:
+        await stop()
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine on one new loop with the runtime open, and
+    close everything before returning (for commands, scripts, benchmarks)."""
+
+    async def wrapped() -> T:
+        async with running():
+            return await main
+
+    return asyncio.run(wrapped())
+
+
+async def in_thread(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run blocking `fn` in the loop's default executor (see the module docstring)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
