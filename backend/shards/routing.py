@@ -136,6 +136,8 @@ async def afetch_by_shard(
                 parts.append(f"({sql})")
                 params.extend(part_params)
             statements.append(db.aexecute(server, " UNION ALL ".join(parts), params))
+        if len(statements) == 1:  # no task to make when one server answers it all
+            return await statements[0]
         results = await asyncio.gather(*statements)
         return [row for rows in results for row in rows]
 

@@ -27,10 +27,8 @@ class FeedPage:
     next_before: int | None
 
 
-async def _followed_huge_accounts(viewer_id: int) -> list[int]:
-    """Which huge (pulled, not fanned out) accounts the viewer follows."""
-    members: set[bytes] = await async_client().smembers(feedstore.HUGE_ACCOUNTS)  # type: ignore[misc]
-    huge = [int(h) for h in members]
+async def _followed_among(viewer_id: int, huge: list[int]) -> list[int]:
+    """Which of the huge (pulled, not fanned out) accounts the viewer follows."""
     if not huge:
         return []
     rows = await routing.aquery(
@@ -42,10 +40,19 @@ async def _followed_huge_accounts(viewer_id: int) -> list[int]:
     return [int(r["target_id"]) for r in rows]
 
 
+async def _recent_of(pulled: list[int]) -> list[list[bytes]]:
+    pipe = async_client().pipeline(transaction=False)
+    for owner in pulled:
+        pipe.lrange(feedstore.recent_key(owner), 0, feedstore.RECENT_MAX - 1)
+    return list(await pipe.execute())
+
+
 async def _candidates(
-    viewer_id: int, before: int | None, count: int, pulled: list[int]
-) -> tuple[list[int], bool]:
-    """Up to `count` photo IDs older than `before`, newest first; True if more may follow."""
+    viewer_id: int, before: int | None, count: int, pulled: list[int] | None
+) -> tuple[list[int], bool, list[int]]:
+    """Up to `count` photo IDs older than `before`, newest first; True if more may
+    follow; and the pulled accounts the viewer follows (found on the first call,
+    `pulled=None`, in the same round trip as the feed read)."""
     client = async_client()
     key = feedstore.feed_key(viewer_id)
     top = b"(" + feedstore.pack(before) if before is not None else b"+"
@@ -53,9 +60,17 @@ async def _candidates(
     pipe = client.pipeline(transaction=False)
     pipe.zscore(key, feedstore.COMPLETE)
     pipe.zrevrangebylex(key, top, bottom, start=0, num=count)
-    for owner in pulled:
-        pipe.lrange(feedstore.recent_key(owner), 0, feedstore.RECENT_MAX - 1)
-    complete, pushed, *recent = await pipe.execute()
+    if pulled is None:
+        pipe.smembers(feedstore.HUGE_ACCOUNTS)
+    else:
+        for owner in pulled:
+            pipe.lrange(feedstore.recent_key(owner), 0, feedstore.RECENT_MAX - 1)
+    complete, pushed, *rest = await pipe.execute()
+    if pulled is None:
+        pulled = await _followed_among(viewer_id, sorted(int(h) for h in rest[0]))
+        recent = await _recent_of(pulled) if pulled else []
+    else:
+        recent = rest
     if complete is None:  # missing or evicted: rebuild from the shards, then read again
         await arebuild_feed(viewer_id)
         pushed = await client.zrevrangebylex(key, top, bottom, start=0, num=count)
@@ -63,7 +78,7 @@ async def _candidates(
     for members in recent:
         ids.update(i for i in feedstore.photo_ids(members) if before is None or i < before)
     ordered = sorted(ids, reverse=True)
-    return ordered[:count], len(pushed) == count or len(ordered) > count
+    return ordered[:count], len(pushed) == count or len(ordered) > count, pulled
 
 
 async def get_feed_page(*, viewer_id: int, before: int | None, limit: int) -> FeedPage:
@@ -73,13 +88,13 @@ async def get_feed_page(*, viewer_id: int, before: int | None, limit: int) -> Fe
     accounts the viewer no longer follows are skipped (the feed is cleaned
     lazily), and more is read until the page is full or the feed ends.
     """
-    pulled = await _followed_huge_accounts(viewer_id)
+    pulled: list[int] | None = None
     photos: list[PhotoRecord] = []
     cursor = before
     more = True
     for _ in range(MAX_ROUNDS):
         want = (limit + 1 - len(photos)) * 2
-        ids, more = await _candidates(viewer_id, cursor, want, pulled)
+        ids, more, pulled = await _candidates(viewer_id, cursor, want, pulled)
         if not ids:
             more = False
             break
