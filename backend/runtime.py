@@ -24,11 +24,14 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from django.conf import settings
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -58,6 +61,24 @@ def conninfo(server: str) -> str:
         raise KeyError(f"unknown database server {server!r}") from None
 
 
+# A connection idle longer than this is pinged before it is handed out: a
+# server restarted meanwhile left it dead, and the pool then drops it and
+# hands out another. Busy connections (reused within this) are not pinged,
+# so the check costs nothing under load.
+IDLE_CHECK_SECONDS = 2.0
+_returned_at: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+
+async def _check_if_idle(conn: AsyncConnection[Any]) -> None:
+    returned = _returned_at.get(conn)
+    if returned is None or time.monotonic() - returned > IDLE_CHECK_SECONDS:
+        await AsyncConnectionPool.check_connection(conn)
+
+
+async def _note_returned(conn: AsyncConnection[Any]) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
 def _pool(server: str, purpose: str) -> AsyncConnectionPool:
     return AsyncConnectionPool(
         conninfo(server),
@@ -73,6 +94,9 @@ def _pool(server: str, purpose: str) -> AsyncConnectionPool:
         name=f"{server}-{purpose}",
         timeout=10,
         open=False,
+        check=_check_if_idle,
+        configure=_note_returned,  # a new connection needs no ping
+        reset=_note_returned,
     )
 
 

@@ -10,6 +10,7 @@ import asyncio
 import os
 import secrets
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,13 @@ async def test_memcached_hits_issue_fewer_statements(
     assert sum(warm.values()) < sum(cold.values()), (cold, warm)
 
 
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "Z"
+
+
 def _memcached_pid() -> int:
     return int((Path(os.environ["STACK_DIR"]) / "run" / "memcached.pid").read_text().split()[0])
 
@@ -144,9 +152,14 @@ async def test_answers_stay_correct_with_memcached_down(
     query = _photos_query(world["photo_ids"])
     token = world["viewer"]["token"]
     before, _ = await _counted(client, query, token)
-    os.kill(_memcached_pid(), signal.SIGTERM)
+    pid = _memcached_pid()
+    os.kill(pid, signal.SIGTERM)
     try:
-        await asyncio.sleep(0.3)
+        # Gone, not just told to go: a restart while it still runs would be skipped.
+        deadline = time.monotonic() + 15
+        while _state(pid) != "Z":
+            assert time.monotonic() < deadline, "memcached did not stop"
+            await asyncio.sleep(0.05)
         during, _ = await _counted(client, query, token)
         assert during == before
         like = await gql(

@@ -39,7 +39,7 @@ def test_readyz_names_a_stopped_shard_server(live_url):
         response = httpx.get(f"{live_url}/readyz", timeout=15)
         body = response.json()
         assert response.status_code == 503
-        assert body["failed"] == [victim]
+        assert body["failed"] == [victim], body
         assert body["checks"][victim]["ok"] is False
         assert body["checks"]["directory"]["ok"] is True
     finally:
