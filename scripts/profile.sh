@@ -14,7 +14,8 @@ load_profile() {
         # side by side on one machine: TEST_PROFILE=test2 make test.
         test2) off=300 ;;
         test3) off=400 ;;
-        *) die "unknown profile '$profile' (dev, test, bench, test2 or test3)" ;;
+        test4) off=500 ;;
+        *) die "unknown profile '$profile' (dev, test, bench, test2, test3 or test4)" ;;
     esac
     export STACK_PROFILE="$profile"
     export STACK_DIR="$ROOT/.local/$profile"
