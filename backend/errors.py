@@ -6,13 +6,17 @@ Services raise these; the GraphQL layer turns them into errors whose
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AppError(Exception):
     code = "INTERNAL_SERVER_ERROR"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **extensions: Any) -> None:
         super().__init__(message)
         self.message = message
+        # Added to the error's `extensions` next to `code`.
+        self.extensions = extensions
 
 
 class InvalidInput(AppError):
@@ -32,11 +36,22 @@ class NotFound(AppError):
 
 
 class RateLimited(AppError):
+    """`retry_after`: whole seconds until the request would be allowed."""
+
     code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retryAfter=retry_after)
+        self.retry_after = retry_after
 
 
 class QueryTooComplex(AppError):
+    """`cost`: {requested, maximum} when the query's cost is what is too much."""
+
     code = "QUERY_TOO_COMPLEX"
+
+    def __init__(self, message: str, *, cost: dict[str, int] | None = None) -> None:
+        super().__init__(message, **({"cost": cost} if cost is not None else {}))
 
 
 class Unavailable(AppError):

@@ -22,6 +22,7 @@ class Context:
     response: Response | WebSocket
     viewer_id: int | None = None
     token: str | None = None
+    client_ip: str | None = None
     _loaders: dict[type[Any], Any] = field(default_factory=dict)
 
     def loader(self, cls: type[L]) -> L:

@@ -21,6 +21,10 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# graphql-core's words for the depth rule and the parser's token limit.
+TOO_COMPLEX_MESSAGES = ("exceeds maximum operation depth", "tokens. Parsing aborted")
+
+
 def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     out: dict[str, Any] = {"message": error.message}
@@ -28,20 +32,22 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         out["path"] = error.path
     if error.locations:
         out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    extra: dict[str, Any] = {}
     if isinstance(original, AppError):
         out["message"] = original.message
         code = original.code
+        extra = original.extensions
     elif original is None:
         # Parse and validation errors: the query itself is at fault.
-        depth = "exceeds maximum operation depth" in error.message
-        code = "QUERY_TOO_COMPLEX" if depth else "BAD_USER_INPUT"
+        too_big = any(s in error.message for s in TOO_COMPLEX_MESSAGES)
+        code = "QUERY_TOO_COMPLEX" if too_big else "BAD_USER_INPUT"
     elif isinstance(original, UNAVAILABLE_ERRORS):
         out["message"] = "a backend service is unavailable, try again"
         code = "UNAVAILABLE"
     else:
         out["message"] = "internal server error"
         code = "INTERNAL_SERVER_ERROR"
-    out["extensions"] = {"code": code}
+    out["extensions"] = {"code": code, **extra}
     return out
 
 

@@ -7,13 +7,14 @@ from typing import Any
 import strawberry
 from django.conf import settings
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from backend.graph.errors import log, should_log
 from backend.graph.feeds.queries import Query as FeedQuery
+from backend.graph.limits import RequestLimits
 from backend.graph.notifications.mutations import Mutation as NotificationMutation
 from backend.graph.photos.mutations import Mutation as PhotoMutation
 from backend.graph.photos.queries import Query as PhotoQuery
@@ -52,8 +53,10 @@ def build_schema(**kwargs: Any) -> Schema:
         mutation=Mutation,
         extensions=[
             lambda: AddValidationRules(rules),
+            lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+            # Size checks, then the validation cache; cost and rate limits.
+            RequestLimits,
         ],
         **kwargs,
     )

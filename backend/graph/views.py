@@ -15,6 +15,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from backend.clientip import client_ip
 from backend.graph.context import Context
 from backend.graph.errors import format_error
 from backend.graph.schema import schema
@@ -35,7 +36,13 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Context:
         token = bearer_token(request.headers)
         viewer_id = await get_account_id_for_token(token) if token else None
-        return Context(request=request, response=response, viewer_id=viewer_id, token=token)
+        return Context(
+            request=request,
+            response=response,
+            viewer_id=viewer_id,
+            token=token,
+            client_ip=client_ip(request.scope),
+        )
 
     async def process_result(
         self, request: Request | WebSocket, result: ExecutionResult
@@ -46,6 +53,30 @@ class GraphQLApp(GraphQL[Context, None]):
         if result.extensions:
             data["extensions"] = result.extensions
         return data  # type: ignore[return-value]
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        retry_after = _retry_after(response_data)
+        if retry_after is not None:
+            # RATE_LIMITED: HTTP says so too, for clients and proxies that look.
+            response.status_code = 429
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+
+def _retry_after(data: Any) -> int | None:
+    if not isinstance(data, dict):
+        return None
+    waits = [
+        e["extensions"]["retryAfter"]
+        for e in data.get("errors") or ()
+        if e.get("extensions", {}).get("code") == "RATE_LIMITED"
+    ]
+    return max(waits) if waits else None
 
 
 graphql_app = GraphQLApp(schema, multipart_uploads_enabled=True)

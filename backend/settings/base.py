@@ -147,6 +147,21 @@ APNS_CA_FILE = env("APNS_CA_FILE")
 PUSH_DELAY_MS = env_int("PUSH_DELAY_MS")
 PUSH_DEDUP_SECONDS = env_int("PUSH_DEDUP_SECONDS")
 
-# Limits of the public API.
+# Limits of the public API (backend/graph/limits.py, backend/ratelimit.py).
 GRAPHQL_MAX_DEPTH = 12
+GRAPHQL_MAX_COST = env_int("GRAPHQL_MAX_COST")
+GRAPHQL_MAX_TOKENS = env_int("GRAPHQL_MAX_TOKENS")
+GRAPHQL_MAX_FIELDS = env_int("GRAPHQL_MAX_FIELDS")
+GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES")
+RATE_LIMIT_NAMES = [
+    "cost",
+    "cost_anonymous",
+    "writes",
+    "login_username",
+    "login_ip",
+    "signup_ip",
+    "uploads",
+]
+RATE_LIMITS = {name: env(f"RATE_LIMIT_{name.upper()}") for name in RATE_LIMIT_NAMES}
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 PASSWORD_MIN_LENGTH = 8

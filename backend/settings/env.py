@@ -89,6 +89,22 @@ VARIABLES: dict[str, Var] = {
         Var("APNS_CA_FILE", "", "extra CA certificate to trust for APNS_HOST (PEM)"),
         Var("PUSH_DELAY_MS", "2000", "pushes wait this long, so an undone like is never sent"),
         Var("PUSH_DEDUP_SECONDS", "300", "one push per (recipient, photo, kind) per this window"),
+        Var("GRAPHQL_MAX_COST", "2000", "largest query cost accepted (backend/graph/limits.py)"),
+        Var("GRAPHQL_MAX_TOKENS", "2000", "largest GraphQL document accepted, in tokens"),
+        Var("GRAPHQL_MAX_FIELDS", "250", "most fields in one document (fragments counted)"),
+        Var("GRAPHQL_MAX_ALIASES", "30", "most aliases in one document"),
+        Var("RATE_LIMIT_COST", "60000/60", "query cost points per signed-in account: N/SECONDS"),
+        Var("RATE_LIMIT_COST_ANONYMOUS", "20000/60", "query cost points per client IP, anonymous"),
+        Var("RATE_LIMIT_WRITES", "120/60", "mutations per account: N/SECONDS"),
+        Var("RATE_LIMIT_LOGIN_USERNAME", "5/100", "failed logIn attempts per username: N/SECONDS"),
+        Var("RATE_LIMIT_LOGIN_IP", "30/60", "logIn attempts per client IP: N/SECONDS"),
+        Var("RATE_LIMIT_SIGNUP_IP", "5/300", "signUp per client IP: N/SECONDS"),
+        Var("RATE_LIMIT_UPLOADS", "30/300", "uploadPhoto per account: N/SECONDS"),
+        Var(
+            "TRUSTED_PROXIES",
+            "",
+            "comma-separated IPs/CIDRs of proxies whose X-Forwarded-For names the client",
+        ),
     ]
 }
 

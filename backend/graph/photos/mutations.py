@@ -10,8 +10,10 @@ from strawberry.file_uploads import Upload
 from backend.errors import InvalidInput
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
+from backend.graph.limits import check_rate, limit
 from backend.graph.photos.types import Photo
 from backend.photos import services
+from backend.ratelimit import Take
 
 
 async def _read_upload(file: UploadFile) -> bytes:
@@ -27,6 +29,7 @@ class Mutation:
     )
     async def upload_photo(self, info: Info, file: Upload, caption: str | None = None) -> Photo:
         viewer_id = info.context.require_viewer()
+        await check_rate(Take(limit("uploads"), f"user:{viewer_id}"))
         if not isinstance(file, UploadFile):
             raise InvalidInput("file must be a file part of a multipart request")
         record = await services.do_upload_photo(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
-from backend.errors import NotFound
+from backend.errors import NotAuthenticated, NotFound
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
+from backend.graph.limits import check_rate, limit
 from backend.graph.photos.types import Photo
 from backend.graph.social.loaders import UserByIdLoader, ViewerHasLikedByPhotoIdLoader
 from backend.graph.social.types import AuthPayload, Comment, User
+from backend.ratelimit import Take
 from backend.social import services
 
 
@@ -25,6 +27,7 @@ class Mutation:
     async def sign_up(
         self, info: Info, username: str, password: str, email: str | None = None
     ) -> AuthPayload:
+        await check_rate(Take(limit("signup_ip"), f"ip:{info.context.client_ip}"))
         account, token = await services.do_sign_up(
             username=username, password=password, email=email
         )
@@ -32,7 +35,16 @@ class Mutation:
 
     @strawberry.mutation(description="Exchange username and password for a bearer token.")
     async def log_in(self, info: Info, username: str, password: str) -> AuthPayload:
-        account, token = await services.do_log_in(username=username, password=password)
+        # Every attempt counts against the client IP; only failures count
+        # against the username, which then allows one guess per few seconds:
+        # slow for a guesser, a short wait at most for its owner.
+        per_name = Take(limit("login_username"), f"name:{username.lower()[:64]}", cost=0)
+        await check_rate(Take(limit("login_ip"), f"ip:{info.context.client_ip}"), per_name)
+        try:
+            account, token = await services.do_log_in(username=username, password=password)
+        except NotAuthenticated:
+            await check_rate(Take(per_name.limit, per_name.subject))
+            raise
         return await _payload(info, account.id, token)
 
     @strawberry.mutation(description="Revoke the bearer token this request was sent with.")
