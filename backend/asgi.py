@@ -76,7 +76,10 @@ async def router(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await lifespan(scope, receive, send)
         return
-    app = ROUTES.get(scope.get("path", ""), django_application)
+    app = ROUTES.get(scope.get("path", ""))
+    if app is None:
+        await django_application(dict(scope), receive, send)
+        return
     await app(scope, receive, send)
 
 

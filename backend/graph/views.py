@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import FormData, HTTPException, StarletteRequestAdapter
+from django.conf import settings
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -21,6 +24,9 @@ from backend.graph.errors import format_error
 from backend.graph.schema import schema
 from backend.social.selectors import get_account_id_for_token
 
+# `operations` and `map`, the GraphQL multipart request spec's two fields.
+MULTIPART_FIELDS = 2
+
 
 def bearer_token(headers: Any) -> str | None:
     header = headers.get("authorization", "")
@@ -30,7 +36,23 @@ def bearer_token(headers: Any) -> str | None:
     return str(token.strip())
 
 
+class LimitedRequestAdapter(StarletteRequestAdapter):
+    """Multipart bodies hold `operations`, `map` and at most GRAPHQL_MAX_FILES
+    files; Starlette refuses more while parsing, before spooling them."""
+
+    async def get_form_data(self) -> FormData:
+        try:
+            form = await self._request.form(
+                max_files=settings.GRAPHQL_MAX_FILES, max_fields=MULTIPART_FIELDS
+            )
+        except MultiPartException as exc:
+            raise HTTPException(400, str(exc)) from None
+        return FormData(files=form, form=form)
+
+
 class GraphQLApp(GraphQL[Context, None]):
+    request_adapter_class = LimitedRequestAdapter
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:

@@ -120,7 +120,38 @@ def _open(data: bytes) -> Image.Image:
         raise InvalidInput("the image has no pixels")
     if width * height > settings.PHOTO_MAX_PIXELS:
         raise _too_many_pixels(width * height)
+    needed = decoded_bytes(image)
+    if needed > settings.PHOTO_MAX_DECODE_BYTES:
+        raise InvalidInput(
+            f"the image needs {needed // 2**20} MiB to decode ({width}x{height}, "
+            f"{image.mode}); at most {settings.PHOTO_MAX_DECODE_BYTES // 2**20} MiB"
+        )
     return image
+
+
+def decoded_bytes(image: Image.Image) -> int:
+    """Memory the decoded pixels take, from the header: width x height x
+    channels x bytes per channel (16-bit and alpha counted; a palette image
+    becomes RGB or RGBA)."""
+    mode = image.mode
+    if mode == "P":
+        channels = 4 if "transparency" in image.info else 3
+    elif mode == "PA":
+        channels = 4
+    else:
+        channels = len(image.getbands())
+    depth = 1
+    rawmode = ""
+    tiles = getattr(image, "tile", None)  # an opened file's (ImageFile) decoder plan
+    if tiles:
+        args = tiles[0][3]
+        rawmode = args if isinstance(args, str) else str(args[0]) if args else ""
+    if ";16" in rawmode or mode.startswith("I;16"):
+        depth = 2
+    elif mode in ("I", "F"):
+        depth = 4
+    width, height = image.size
+    return width * height * channels * depth
 
 
 _TRANSPOSE = {

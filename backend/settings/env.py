@@ -54,6 +54,13 @@ VARIABLES: dict[str, Var] = {
         Var("PHOTO_MAX_BYTES", str(25 * 1024 * 1024), "largest accepted upload, in bytes"),
         Var("PHOTO_MAX_PIXELS", "60000000", "largest accepted image, in pixels (width x height)"),
         Var(
+            "PHOTO_MAX_DECODE_BYTES",
+            str(180 * 2**20),
+            "most memory an image's decoded pixels may need (width x height x channels x "
+            "bytes per channel), checked before decoding: 60 MP of 8-bit RGB",
+        ),
+        Var("GRAPHQL_MAX_FILES", "1", "files in one multipart request"),
+        Var(
             "CDN_BASE_URL",
             "",
             "base URL photo URLs start with (a CDN in front of the bucket); "
