@@ -7,6 +7,10 @@ A small router in front of everything (docs/decisions/0010-runtime.md):
 - `/healthz`, `/readyz`: answered here;
 - anything else: Django's ASGI handler.
 
+Around it: the body limit (backend/limits.py), CORS for the origins in
+CORS_ALLOWED_ORIGINS (Starlette's middleware answers preflights), and the
+security headers (backend/security.py).
+
 Django's handler is not on the API's path: it sends its request signals and
 closes each response through `sync_to_async`, two thread hops per request.
 """
@@ -25,9 +29,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
 
 django_application = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
+from starlette.middleware.cors import CORSMiddleware  # noqa: E402
+
 from backend import health, runtime  # noqa: E402  (needs settings)
 from backend.graph.views import graphql_app  # noqa: E402
 from backend.limits import ASGIApp, Receive, Scope, Send, limit_request_body  # noqa: E402
+from backend.security import security_headers  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -83,4 +91,13 @@ async def router(scope: Scope, receive: Receive, send: Send) -> None:
     await app(scope, receive, send)
 
 
-application = limit_request_body(router)
+application = limit_request_body(
+    CORSMiddleware(
+        security_headers(router),  # type: ignore[arg-type]
+        allow_origins=settings.CORS_ALLOWED_ORIGINS,
+        allow_methods=["GET", "POST"],
+        allow_headers=["authorization", "content-type", "apollo-require-preflight"],
+        expose_headers=["retry-after"],
+        max_age=600,
+    )
+)

@@ -7,8 +7,14 @@ from typing import Any
 import strawberry
 from django.conf import settings
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+)
 from strawberry.extensions.query_depth_limiter import create_validator
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -48,9 +54,12 @@ def build_schema(**kwargs: Any) -> Schema:
     rules: list[type[ASTValidationRule]] = [
         create_validator(settings.GRAPHQL_MAX_DEPTH, None, None)
     ]
+    if not settings.GRAPHQL_INTROSPECTION:
+        rules.extend(DisableIntrospection().validation_rules)
     return Schema(
         query=Query,
         mutation=Mutation,
+        config=StrawberryConfig(disable_field_suggestions=not settings.GRAPHQL_FIELD_SUGGESTIONS),
         extensions=[
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),

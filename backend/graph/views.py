@@ -101,4 +101,8 @@ def _retry_after(data: Any) -> int | None:
     return max(waits) if waits else None
 
 
-graphql_app = GraphQLApp(schema, multipart_uploads_enabled=True)
+graphql_app = GraphQLApp(
+    schema,
+    graphql_ide="graphiql" if settings.GRAPHIQL else None,
+    multipart_uploads_enabled=True,
+)

@@ -29,9 +29,12 @@ INSTALLED_APPS = [
     "backend.graph",
 ]
 
+# Django's handler only serves what backend/asgi.py does not route itself.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -166,4 +169,12 @@ RATE_LIMIT_NAMES = [
 ]
 RATE_LIMITS = {name: env(f"RATE_LIMIT_{name.upper()}") for name in RATE_LIMIT_NAMES}
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+
+# A developer's conveniences, on locally and off in production (production.py).
+GRAPHIQL = True
+GRAPHQL_INTROSPECTION = True
+GRAPHQL_FIELD_SUGGESTIONS = True
+# Strict-Transport-Security on every answer when set (production.py).
+SECURE_HSTS_SECONDS = 0
 PASSWORD_MIN_LENGTH = 8

@@ -108,6 +108,14 @@ VARIABLES: dict[str, Var] = {
         Var("RATE_LIMIT_SIGNUP_IP", "5/300", "signUp per client IP: N/SECONDS"),
         Var("RATE_LIMIT_UPLOADS", "30/300", "uploadPhoto per account: N/SECONDS"),
         Var(
+            "CORS_ALLOWED_ORIGINS",
+            "http://127.0.0.1:5173,http://localhost:5173",
+            "comma-separated origins whose browser apps may call the API (CORS); the defaults "
+            "are the web client's Vite dev server",
+        ),
+        Var("SECURE_SSL_REDIRECT", "true", "production: Django's own pages redirect to HTTPS"),
+        Var("SECURE_HSTS_SECONDS", "31536000", "production: Strict-Transport-Security max-age"),
+        Var(
             "TRUSTED_PROXIES",
             "",
             "comma-separated IPs/CIDRs of proxies whose X-Forwarded-For names the client",

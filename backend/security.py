@@ -1,0 +1,68 @@
+"""Security headers on every answer of the ASGI app.
+
+The API answers JSON, which no browser should render, frame or sniff into
+something else: a Content-Security-Policy of `default-src 'none'`. GraphiQL
+(an HTML page, on where settings.GRAPHIQL is) gets a policy that lets its
+page load GraphiQL's scripts and styles from unpkg.com and talk to this
+origin only. Strict-Transport-Security where SECURE_HSTS_SECONDS is set
+(production).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+from backend.limits import ASGIApp, Receive, Scope, Send
+
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+GRAPHIQL_CSP = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline' 'unsafe-eval' https://unpkg.com; "
+    b"style-src 'self' 'unsafe-inline' https://unpkg.com; font-src https://unpkg.com data:; "
+    b"img-src 'self' data: https://unpkg.com; connect-src 'self'; worker-src blob:; "
+    b"frame-ancestors 'none'"
+)
+COMMON = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+def _headers(html: bool) -> tuple[tuple[bytes, bytes], ...]:
+    return _made(html, int(settings.SECURE_HSTS_SECONDS))
+
+
+@functools.cache
+def _made(html: bool, hsts_seconds: int) -> tuple[tuple[bytes, bytes], ...]:
+    headers = [*COMMON, (b"content-security-policy", GRAPHIQL_CSP if html else API_CSP)]
+    if hsts_seconds:
+        value = f"max-age={hsts_seconds}; includeSubDomains; preload".encode()
+        headers.append((b"strict-transport-security", value))
+    return tuple(headers)
+
+
+def security_headers(app: ASGIApp) -> ASGIApp:
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Mapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", ())}
+                html = any(
+                    name.lower() == b"content-type" and value.startswith(b"text/html")
+                    for name, value in message.get("headers", ())
+                )
+                extra = [(n, v) for n, v in _headers(html) if n not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return wrapped
