@@ -22,6 +22,7 @@ from backend.graph.errors import log, should_log
 from backend.graph.feeds.queries import Query as FeedQuery
 from backend.graph.limits import RequestLimits
 from backend.graph.notifications.mutations import Mutation as NotificationMutation
+from backend.graph.persisted import PersistedQueries
 from backend.graph.photos.mutations import Mutation as PhotoMutation
 from backend.graph.photos.queries import Query as PhotoQuery
 from backend.graph.social.mutations import GraphMutation
@@ -61,6 +62,7 @@ def build_schema(**kwargs: Any) -> Schema:
         mutation=Mutation,
         config=StrawberryConfig(disable_field_suggestions=not settings.GRAPHQL_FIELD_SUGGESTIONS),
         extensions=[
+            PersistedQueries,  # first: it may supply the document
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),

@@ -53,6 +53,17 @@ class LimitedRequestAdapter(StarletteRequestAdapter):
 class GraphQLApp(GraphQL[Context, None]):
     request_adapter_class = LimitedRequestAdapter
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A browser asks for HTML; a GET that names a persisted query (APQ
+        # over GET, for CDN caching) is an operation even without `query`.
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and params.get("query") is None
+            and params.get("extensions") is None
+            and "text/html" in request.headers.get("accept", "")
+        )
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:

@@ -170,6 +170,7 @@ RATE_LIMIT_NAMES = [
 RATE_LIMITS = {name: env(f"RATE_LIMIT_{name.upper()}") for name in RATE_LIMIT_NAMES}
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+GRAPHQL_TRUSTED_DOCUMENTS_ONLY = env_bool("GRAPHQL_TRUSTED_DOCUMENTS_ONLY")
 
 # A developer's conveniences, on locally and off in production (production.py).
 GRAPHIQL = True

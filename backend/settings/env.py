@@ -108,6 +108,11 @@ VARIABLES: dict[str, Var] = {
         Var("RATE_LIMIT_SIGNUP_IP", "5/300", "signUp per client IP: N/SECONDS"),
         Var("RATE_LIMIT_UPLOADS", "30/300", "uploadPhoto per account: N/SECONDS"),
         Var(
+            "GRAPHQL_TRUSTED_DOCUMENTS_ONLY",
+            "false",
+            "true: run only the clients' documents (backend/graph/trusted_documents.json)",
+        ),
+        Var(
             "CORS_ALLOWED_ORIGINS",
             "http://127.0.0.1:5173,http://localhost:5173",
             "comma-separated origins whose browser apps may call the API (CORS); the defaults "
