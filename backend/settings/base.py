@@ -147,6 +147,9 @@ APNS_CA_FILE = env("APNS_CA_FILE")
 PUSH_DELAY_MS = env_int("PUSH_DELAY_MS")
 PUSH_DEDUP_SECONDS = env_int("PUSH_DEDUP_SECONDS")
 
+# Sessions: a bearer token unused for this many seconds is refused (sliding).
+TOKEN_TTL = env_int("TOKEN_TTL")
+
 # Limits of the public API.
 GRAPHQL_MAX_DEPTH = 12
 PASSWORD_MIN_LENGTH = 8
