@@ -18,7 +18,7 @@ from strawberry.types import ExecutionResult
 from backend.graph.context import Context
 from backend.graph.errors import format_error
 from backend.graph.schema import schema
-from backend.social.selectors import get_account_id_for_token
+from backend.social.selectors import get_session_for_token
 
 
 def bearer_token(headers: Any) -> str | None:
@@ -34,8 +34,14 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         token = bearer_token(request.headers)
-        viewer_id = await get_account_id_for_token(token) if token else None
-        return Context(request=request, response=response, viewer_id=viewer_id, token=token)
+        session = await get_session_for_token(token) if token else None
+        return Context(
+            request=request,
+            response=response,
+            viewer_id=session.account_id if session else None,
+            token=token,
+            session=session,
+        )
 
     async def process_result(
         self, request: Request | WebSocket, result: ExecutionResult
