@@ -1,4 +1,4 @@
-"""The typed per-request context: viewer, token and the request's loaders."""
+"""The typed per-request context: viewer, token, session and the request's loaders."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from backend.errors import NotAuthenticated
 from backend.graph.loaders import BaseLoader
+from backend.social.selectors import TokenSession
 
 L = TypeVar("L", bound=BaseLoader[Any, Any])
 
@@ -23,6 +24,8 @@ class Context:
     viewer_id: int | None = None
     token: str | None = None
     client_ip: str | None = None
+    # The session `token` signs in as (None when anonymous or refused).
+    session: TokenSession | None = None
     _loaders: dict[type[Any], Any] = field(default_factory=dict)
 
     def loader(self, cls: type[L]) -> L:
@@ -38,6 +41,12 @@ class Context:
                 raise NotAuthenticated("the token is invalid or has been revoked")
             raise NotAuthenticated("sign in first: send Authorization: Bearer <token>")
         return self.viewer_id
+
+    def require_session(self) -> TokenSession:
+        """The session of this request's token, or UNAUTHENTICATED."""
+        self.require_viewer()
+        assert self.session is not None
+        return self.session
 
 
 Info = StrawberryInfo[Context, None]

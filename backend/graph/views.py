@@ -22,7 +22,7 @@ from backend.clientip import client_ip
 from backend.graph.context import Context
 from backend.graph.errors import format_error
 from backend.graph.schema import schema
-from backend.social.selectors import get_account_id_for_token
+from backend.social.selectors import get_session_for_token
 
 # `operations` and `map`, the GraphQL multipart request spec's two fields.
 MULTIPART_FIELDS = 2
@@ -68,12 +68,13 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         token = bearer_token(request.headers)
-        viewer_id = await get_account_id_for_token(token) if token else None
+        session = await get_session_for_token(token) if token else None
         return Context(
             request=request,
             response=response,
-            viewer_id=viewer_id,
+            viewer_id=session.account_id if session else None,
             token=token,
+            session=session,
             client_ip=client_ip(request.scope),
         )
 

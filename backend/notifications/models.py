@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from backend.social.models import Account
+from backend.social.models import Account, AuthToken
 
 
 class DeviceToken(models.Model):
@@ -16,6 +16,19 @@ class DeviceToken(models.Model):
 
     token = models.CharField(max_length=200, primary_key=True)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="devices")
+    # The session (bearer token) the device was registered through: logging
+    # that session out unregisters the device. The database deletes the row
+    # with the token (ON DELETE CASCADE, added in migration 0002, since
+    # Django 5.2 cannot declare it), so every revocation, whichever domain
+    # runs it, takes its devices along in the same statement. Null for
+    # devices registered before sessions were recorded.
+    auth_token = models.ForeignKey(
+        AuthToken,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
     # When the token was (re)registered: an APNs 410 older than this does not
     # remove it, because the app registered it again after Apple's verdict.
     registered_at = models.DateTimeField()

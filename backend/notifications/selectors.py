@@ -7,22 +7,30 @@ from collections.abc import Iterable
 
 from backend.notifications.models import DeviceToken, PostNotificationOptIn
 from backend.shards import db
-from backend.social.models import Account
+from backend.social.models import Account, AuthToken
+from backend.social.selectors import token_ttl
 
 DEVICE = DeviceToken._meta.db_table
 OPT_IN = PostNotificationOptIn._meta.db_table
 ACCOUNT = Account._meta.db_table
+TOKEN = AuthToken._meta.db_table
 
 
 async def get_device_tokens(*, account_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Device tokens by account, for the given accounts (one statement)."""
+    """Device tokens by account, for the given accounts (one statement).
+
+    Devices registered through a session that has expired are left out:
+    that device is signed out (its row goes when the session is purged).
+    """
     wanted = list(account_ids)
     if not wanted:
         return {}
     rows = await db.aexecute(
         db.DIRECTORY,
-        f'SELECT account_id, token FROM "{DEVICE}" WHERE account_id = ANY(%s)',
-        [wanted],
+        f'SELECT d.account_id, d.token FROM "{DEVICE}" d LEFT JOIN "{TOKEN}" t '
+        "ON t.key_hash = d.auth_token_id WHERE d.account_id = ANY(%s) "
+        "AND (d.auth_token_id IS NULL OR t.last_used_at > now() - %s)",
+        [wanted, token_ttl()],
     )
     found: dict[int, list[str]] = defaultdict(list)
     for r in rows:

@@ -13,9 +13,10 @@ import re
 import uuid
 from collections.abc import Sequence
 
+import psycopg
 from django.conf import settings
 
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, NotAuthenticated
 from backend.notifications import keys, tasks
 from backend.notifications.models import DeviceToken, PostNotificationOptIn
 from backend.queue import enqueue
@@ -48,20 +49,29 @@ def check_device_token(token: str) -> str:
     return normalised
 
 
-async def ado_register_device(*, account_id: int, token: str) -> None:
-    """Register a device for pushes to `account_id`.
+async def ado_register_device(
+    *, account_id: int, token: str, auth_token: str | None = None
+) -> None:
+    """Register a device for pushes to `account_id`, through session `auth_token`.
 
+    `auth_token` is the key hash of the bearer token the app signed in with
+    (TokenSession.key_hash): logging that session out unregisters the device.
     A device token names one device, so registering it for a second account
     moves it: whoever signed in on the phone last gets its pushes.
     """
     token = check_device_token(token)
-    await db.aexecute(
-        db.DIRECTORY,
-        f'INSERT INTO "{DEVICE}" (token, account_id, registered_at) VALUES (%s, %s, now()) '
-        "ON CONFLICT (token) DO UPDATE SET account_id = EXCLUDED.account_id, "
-        "registered_at = EXCLUDED.registered_at",
-        [token, account_id],
-    )
+    try:
+        await db.aexecute(
+            db.DIRECTORY,
+            f'INSERT INTO "{DEVICE}" (token, account_id, auth_token_id, registered_at) '
+            "VALUES (%s, %s, %s, now()) "
+            "ON CONFLICT (token) DO UPDATE SET account_id = EXCLUDED.account_id, "
+            "auth_token_id = EXCLUDED.auth_token_id, registered_at = EXCLUDED.registered_at",
+            [token, account_id, auth_token],
+        )
+    except psycopg.errors.ForeignKeyViolation:
+        # The session was logged out while this request ran.
+        raise NotAuthenticated("the token has been revoked") from None
 
 
 async def ado_unregister_device(*, account_id: int, token: str) -> bool:

@@ -152,6 +152,9 @@ APNS_CA_FILE = env("APNS_CA_FILE")
 PUSH_DELAY_MS = env_int("PUSH_DELAY_MS")
 PUSH_DEDUP_SECONDS = env_int("PUSH_DEDUP_SECONDS")
 
+# Sessions: a bearer token unused for this many seconds is refused (sliding).
+TOKEN_TTL = env_int("TOKEN_TTL")
+
 # Limits of the public API (backend/graph/limits.py, backend/ratelimit.py).
 GRAPHQL_MAX_DEPTH = 12
 GRAPHQL_MAX_COST = env_int("GRAPHQL_MAX_COST")

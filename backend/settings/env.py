@@ -96,6 +96,11 @@ VARIABLES: dict[str, Var] = {
         Var("APNS_CA_FILE", "", "extra CA certificate to trust for APNS_HOST (PEM)"),
         Var("PUSH_DELAY_MS", "2000", "pushes wait this long, so an undone like is never sent"),
         Var("PUSH_DEDUP_SECONDS", "300", "one push per (recipient, photo, kind) per this window"),
+        Var(
+            "TOKEN_TTL",
+            str(30 * 24 * 3600),
+            "seconds a bearer token (session) lives unused; each use slides the window",
+        ),
         Var("GRAPHQL_MAX_COST", "2000", "largest query cost accepted (backend/graph/limits.py)"),
         Var("GRAPHQL_MAX_TOKENS", "2000", "largest GraphQL document accepted, in tokens"),
         Var("GRAPHQL_MAX_FIELDS", "250", "most fields in one document (fragments counted)"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.functions import RandomUUID
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 
 from backend.shards.registry import sharded
 from backend.shards.sql_expressions import NextId
@@ -32,11 +33,24 @@ class Account(models.Model):
 
 
 class AuthToken(models.Model):
-    """A bearer token, stored as its SHA-256; deleting the row revokes it."""
+    """A session: a bearer token, stored as its SHA-256; deleting the row revokes it.
+
+    A token not used for TOKEN_TTL seconds is refused; each use slides that
+    window (`last_used_at`, written at most every few minutes: see
+    backend/social/selectors/accounts.py). Devices registered for pushes
+    through a session go when it does (DeviceToken.auth_token).
+    """
 
     key_hash = models.CharField(max_length=64, primary_key=True)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tokens")
+    # The session's public name (viewer.sessions): random, and neither the
+    # token nor its hash, so showing it gives nothing away.
+    session_id = models.UUIDField(unique=True, db_default=RandomUUID())
     created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(db_default=Now())
+    # The User-Agent of the sign-in that created the session, cut to 200
+    # characters; empty when it sent none.
+    device = models.CharField(max_length=200, blank=True, db_default="")
 
     def __str__(self) -> str:
         return f"token of {self.account_id}"

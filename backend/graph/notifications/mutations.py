@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from backend.graph.context import Info
@@ -13,11 +15,20 @@ from backend.notifications import services
 class Mutation:
     @strawberry.mutation(
         description="Receive push notifications on this device (an APNs device token, hex). "
-        "A token registered to another account moves to yours."
+        "A token registered to another account moves to yours. The device belongs to this "
+        "session: logOut (or logOutEverywhere) unregisters it."
     )
-    async def register_device(self, info: Info, token: str) -> bool:
-        viewer_id = info.context.require_viewer()
-        await services.ado_register_device(account_id=viewer_id, token=token)
+    async def register_device(
+        self,
+        info: Info,
+        token: Annotated[
+            str, strawberry.argument(description="The APNs device token: 64 to 200 hex digits.")
+        ],
+    ) -> bool:
+        session = info.context.require_session()
+        await services.ado_register_device(
+            account_id=session.account_id, token=token, auth_token=session.key_hash
+        )
         return True
 
     @strawberry.mutation(

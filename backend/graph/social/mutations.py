@@ -1,4 +1,4 @@
-"""Mutations: signUp, logIn, logOut."""
+"""Mutations: signUp, logIn, logOut, logOutEverywhere; profile, follows, likes, comments."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ async def _payload(info: Info, user_id: int, token: str) -> AuthPayload:
     return AuthPayload(token=token, user=User.from_record(record))
 
 
+def _user_agent(info: Info) -> str | None:
+    """The User-Agent the request came with: what a new session records as its device."""
+    value = info.context.request.headers.get("user-agent")
+    return str(value) if value is not None else None
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create an account; returns a bearer token.")
@@ -29,7 +35,7 @@ class Mutation:
     ) -> AuthPayload:
         await check_rate(Take(limit("signup_ip"), f"ip:{info.context.client_ip}"))
         account, token = await services.do_sign_up(
-            username=username, password=password, email=email
+            username=username, password=password, email=email, device=_user_agent(info)
         )
         return await _payload(info, account.id, token)
 
@@ -41,17 +47,30 @@ class Mutation:
         per_name = Take(limit("login_username"), f"name:{username.lower()[:64]}", cost=0)
         await check_rate(Take(limit("login_ip"), f"ip:{info.context.client_ip}"), per_name)
         try:
-            account, token = await services.do_log_in(username=username, password=password)
+            account, token = await services.do_log_in(
+                username=username, password=password, device=_user_agent(info)
+            )
         except NotAuthenticated:
             await check_rate(Take(per_name.limit, per_name.subject))
             raise
         return await _payload(info, account.id, token)
 
-    @strawberry.mutation(description="Revoke the bearer token this request was sent with.")
+    @strawberry.mutation(
+        description="End this session: revoke the bearer token this request was sent with, "
+        "and unregister the device registered through it (registerDevice)."
+    )
     async def log_out(self, info: Info) -> bool:
         info.context.require_viewer()
         assert info.context.token is not None
         return await services.do_log_out(token=info.context.token)
+
+    @strawberry.mutation(
+        description="End every session of the viewer, this one included, and unregister the "
+        "devices registered through them; returns how many sessions were ended."
+    )
+    async def log_out_everywhere(self, info: Info) -> int:
+        viewer_id = info.context.require_viewer()
+        return await services.do_log_out_everywhere(account_id=viewer_id)
 
 
 async def _fresh_user(info: Info, user_id: int) -> User:

@@ -19,7 +19,7 @@ from backend.graph.pagination import (
 )
 from backend.graph.permissions import check_can_view
 from backend.social.models import FollowStatus
-from backend.social.selectors import UserRecord
+from backend.social.selectors import SessionRecord, UserRecord, get_sessions
 from backend.social.selectors.comments import CommentRecord
 from backend.social.selectors.follows import Direction, get_edges
 
@@ -117,6 +117,51 @@ class User:
     ) -> Connection[User]:
         await check_can_view(info, self.record)
         return await user_edges(info, self.record.id, "following", first, after)
+
+    @strawberry.field(
+        description="Where this user is signed in: their live sessions, most recently used "
+        "first. Only the user themself may see it (FORBIDDEN for anyone else)."
+    )
+    async def sessions(self, info: Info) -> list[Session] | None:
+        records = await get_sessions(viewer_id=info.context.viewer_id, account_id=self.record.id)
+        current = info.context.session.session_id if info.context.session else None
+        return [Session(record=r, is_current=r.session_id == current) for r in records]
+
+
+@strawberry.type(
+    name="Session",
+    description="A signed-in session: one bearer token from signUp or logIn. It ends with "
+    "logOut, logOutEverywhere, or after TOKEN_TTL (30 days by default) without use.",
+)
+class Session:
+    record: strawberry.Private[SessionRecord]
+    is_current: strawberry.Private[bool]
+
+    @strawberry.field(description="The session's opaque ID (not its token).")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.record.session_id)
+
+    @strawberry.field(description="When the session signed in.")
+    def created_at(self) -> datetime:
+        return self.record.created_at
+
+    @strawberry.field(
+        description="When the session was last used, to within a few minutes (the server "
+        "records a use at most every 5 minutes)."
+    )
+    def last_used_at(self) -> datetime:
+        return self.record.last_used_at
+
+    @strawberry.field(
+        description="The User-Agent of the app or browser that signed in (at most 200 "
+        "characters); null when it sent none."
+    )
+    def device(self) -> str | None:
+        return self.record.device
+
+    @strawberry.field(description="This request was sent with this session's token.")
+    def current(self) -> bool:
+        return self.is_current
 
 
 async def user_edges(

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
+
+from backend.errors import Forbidden
 from backend.shards import db, routing
 from backend.social.models import Account, AuthToken, Profile
 
@@ -39,22 +42,100 @@ class UserRecord:
     following_count: int
 
 
+@dataclass(frozen=True)
+class TokenSession:
+    """What a valid bearer token signs in as: the account and the session."""
+
+    account_id: int
+    session_id: str
+    key_hash: str
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A signed-in session as its owner sees it (never the token or its hash)."""
+
+    session_id: str
+    created_at: datetime
+    last_used_at: datetime
+    device: str | None
+
+
+# A session's last use is written at most this often, not on every request:
+# a write per request would turn every read into a write (WAL, row versions)
+# on the directory. Five minutes keeps `lastUsedAt` good enough to show and
+# costs an active session at most 12 writes an hour. A TOKEN_TTL under
+# 30000 s (tests use a few seconds) gets TOKEN_TTL / 100 instead, so a token
+# in use is always written well before it would expire.
+TOUCH_INTERVAL_MAX = timedelta(minutes=5)
+
+
+def token_ttl() -> timedelta:
+    return timedelta(seconds=settings.TOKEN_TTL)
+
+
+def touch_interval() -> timedelta:
+    return min(TOUCH_INTERVAL_MAX, token_ttl() / 100)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def get_account_id_for_token(token: str) -> int | None:
-    """The user ID a bearer token signs in as, or None if unknown or revoked.
+async def get_session_for_token(token: str) -> TokenSession | None:
+    """The session a bearer token signs in as, or None if unknown, revoked or expired.
 
-    Straight from the directory on every request: a revoked token is refused
-    at once (no cache to lag), and it is one indexed read on the pool.
+    Straight from the directory on every request, so a revoked token is
+    refused at once (no cache to lag): one indexed read. Only when the stored
+    last use is older than `touch_interval()` (once per few minutes of a
+    session's use) does a second statement slide the expiry. A data-modifying
+    CTE would do both in one statement but costs every request more than the
+    rare second round trip (docs/decisions/0011-sessions.md).
     """
+    key_hash = token_hash(token)
     rows = await db.aexecute(
         db.DIRECTORY,
-        f'SELECT account_id FROM "{TOKEN}" WHERE key_hash = %s',
-        [token_hash(token)],
+        f'SELECT account_id, session_id, last_used_at < now() - %(touch)s AS stale FROM "{TOKEN}"'
+        " WHERE key_hash = %(hash)s AND last_used_at > now() - %(ttl)s",
+        {"hash": key_hash, "ttl": token_ttl(), "touch": touch_interval()},
     )
-    return int(rows[0]["account_id"]) if rows else None
+    if not rows:
+        return None
+    if rows[0]["stale"]:
+        # Concurrent requests may both get here; the condition makes the second a no-op.
+        await db.aexecute(
+            db.DIRECTORY,
+            f'UPDATE "{TOKEN}" SET last_used_at = now()'
+            " WHERE key_hash = %(hash)s AND last_used_at < now() - %(touch)s",
+            {"hash": key_hash, "touch": touch_interval()},
+        )
+    return TokenSession(
+        account_id=int(rows[0]["account_id"]),
+        session_id=rows[0]["session_id"].hex,
+        key_hash=key_hash,
+    )
+
+
+async def get_sessions(*, viewer_id: int | None, account_id: int) -> list[SessionRecord]:
+    """The account's live sessions, most recently used first; only its owner may see them."""
+    if viewer_id != account_id:
+        raise Forbidden("only the user themself may see their sessions")
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f'SELECT session_id, created_at, last_used_at, device FROM "{TOKEN}" '
+        "WHERE account_id = %s AND last_used_at > now() - %s "
+        "ORDER BY last_used_at DESC, created_at DESC, session_id",
+        [account_id, token_ttl()],
+    )
+    return [
+        SessionRecord(
+            session_id=r["session_id"].hex,
+            created_at=r["created_at"],
+            last_used_at=r["last_used_at"],
+            device=r["device"] or None,
+        )
+        for r in rows
+    ]
 
 
 async def get_account_by_username(username: str) -> AccountRecord | None:

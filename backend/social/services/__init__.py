@@ -4,9 +4,11 @@ from backend.social.services.accounts import (
     check_email,
     check_new_password,
     check_username,
+    clean_device,
     do_issue_token,
     do_log_in,
     do_log_out,
+    do_log_out_everywhere,
     do_sign_up,
 )
 from backend.social.services.comments import do_add_comment, do_delete_comment
@@ -23,6 +25,7 @@ __all__ = [
     "check_email",
     "check_new_password",
     "check_username",
+    "clean_device",
     "do_add_comment",
     "do_approve_follow_request",
     "do_delete_comment",
@@ -31,6 +34,7 @@ __all__ = [
     "do_like_photo",
     "do_log_in",
     "do_log_out",
+    "do_log_out_everywhere",
     "do_reject_follow_request",
     "do_sign_up",
     "do_unfollow",

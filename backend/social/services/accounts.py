@@ -17,7 +17,12 @@ from backend.runtime import in_thread
 from backend.shards import db, routing, topology
 from backend.shards.ids import shard_of
 from backend.social.models import Account, AuthToken, Profile
-from backend.social.selectors import AccountRecord, get_account_by_username, token_hash
+from backend.social.selectors import (
+    AccountRecord,
+    get_account_by_username,
+    token_hash,
+    token_ttl,
+)
 
 ACCOUNT = Account._meta.db_table
 TOKEN = AuthToken._meta.db_table
@@ -25,6 +30,11 @@ TOKEN = AuthToken._meta.db_table
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 PASSWORD_MAX_LENGTH = 128
 BAD_CREDENTIALS = "invalid username or password"
+# A session's device is the User-Agent that signed in, cut to this length.
+DEVICE_MAX_LENGTH = 200
+# Live sessions kept per account; signing in beyond this ends the least
+# recently used one (a script logging in in a loop cannot grow the list).
+MAX_SESSIONS = 100
 
 # Hashed once so that an unknown username costs the same time as a wrong password.
 _DUMMY_HASH: str | None = None
@@ -76,19 +86,44 @@ async def _delete_profile(user_id: int) -> None:
     )
 
 
-async def do_issue_token(*, account_id: int) -> str:
-    """Create a bearer token for the account; only its hash is stored."""
+def clean_device(user_agent: str | None) -> str:
+    """What a session records of the device that signed in: its User-Agent, cut short."""
+    return (user_agent or "").strip()[:DEVICE_MAX_LENGTH]
+
+
+async def do_issue_token(*, account_id: int, device: str | None = None) -> str:
+    """Start a session: a new bearer token for the account (only its hash is stored).
+
+    The same statement drops the account's expired sessions and, beyond
+    MAX_SESSIONS, its least recently used ones, so neither the table nor the
+    viewer's session list grows without bound; their devices go with them
+    (DeviceToken.auth_token cascades).
+    """
     token = secrets.token_urlsafe(32)
     await db.aexecute(
         db.DIRECTORY,
-        f'INSERT INTO "{TOKEN}" (key_hash, account_id, created_at) VALUES (%s, %s, now())',
-        [token_hash(token), account_id],
+        f"WITH stale AS ("
+        f' DELETE FROM "{TOKEN}" WHERE account_id = %(account)s'
+        " AND (last_used_at <= now() - %(ttl)s OR key_hash IN ("
+        f'  SELECT key_hash FROM "{TOKEN}" WHERE account_id = %(account)s'
+        "  ORDER BY last_used_at DESC, created_at DESC OFFSET %(keep)s))"
+        ") "
+        f'INSERT INTO "{TOKEN}" (key_hash, account_id, created_at, last_used_at, device) '
+        "VALUES (%(hash)s, %(account)s, now(), now(), %(device)s)",
+        {
+            "account": account_id,
+            "ttl": token_ttl(),
+            # The statement's snapshot does not see the row it inserts.
+            "keep": MAX_SESSIONS - 1,
+            "hash": token_hash(token),
+            "device": clean_device(device),
+        },
     )
     return token
 
 
 async def do_sign_up(
-    *, username: str, password: str, email: str | None
+    *, username: str, password: str, email: str | None, device: str | None = None
 ) -> tuple[AccountRecord, str]:
     """Create an account on a random logical shard and return it with a token.
 
@@ -120,10 +155,12 @@ async def do_sign_up(
     except BaseException:
         await _delete_profile(user_id)
         raise
-    return account, await do_issue_token(account_id=account.id)
+    return account, await do_issue_token(account_id=account.id, device=device)
 
 
-async def do_log_in(*, username: str, password: str) -> tuple[AccountRecord, str]:
+async def do_log_in(
+    *, username: str, password: str, device: str | None = None
+) -> tuple[AccountRecord, str]:
     """Check credentials; the same error for an unknown user and a wrong password."""
     global _DUMMY_HASH
     account = await get_account_by_username(username) if USERNAME_RE.fullmatch(username) else None
@@ -135,14 +172,32 @@ async def do_log_in(*, username: str, password: str) -> tuple[AccountRecord, str
     ok = await in_thread(check_password, password, account.password)
     if not ok:
         raise NotAuthenticated(BAD_CREDENTIALS)
-    return account, await do_issue_token(account_id=account.id)
+    return account, await do_issue_token(account_id=account.id, device=device)
 
 
 async def do_log_out(*, token: str) -> bool:
-    """Revoke one token; True when it existed."""
+    """End one session: revoke its token; True when it existed.
+
+    The devices registered through it are unregistered by the same
+    statement (DeviceToken.auth_token cascades).
+    """
     rows = await db.aexecute(
         db.DIRECTORY,
         f'DELETE FROM "{TOKEN}" WHERE key_hash = %s RETURNING key_hash',
         [token_hash(token)],
     )
     return bool(rows)
+
+
+async def do_log_out_everywhere(*, account_id: int) -> int:
+    """End every session of the account; returns how many were live.
+
+    Expired rows are deleted too but not counted: they signed no one in.
+    Devices registered through any of them are unregistered with them.
+    """
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f'DELETE FROM "{TOKEN}" WHERE account_id = %s RETURNING last_used_at > now() - %s AS live',
+        [account_id, token_ttl()],
+    )
+    return sum(1 for r in rows if r["live"])
