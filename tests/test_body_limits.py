@@ -73,8 +73,9 @@ async def test_a_chunked_body_past_the_limit_is_cut_off_with_413(
     status, body, sent = await _chunked_upload(user["token"], 60 * CHUNK)
     assert status == 413
     assert error_codes(body) == ["BAD_USER_INPUT"]
-    # Cut off soon after the limit, long before the 60 MB end.
-    assert sent < body_limit() + 4 * CHUNK, sent
+    # Cut off soon after the limit (what the socket buffers held while the
+    # server answered is on the way), long before the 60 MB end.
+    assert body_limit() < sent < body_limit() + 16 * CHUNK, sent
     viewer = await gql(live, "{ viewer { photoCount } }", token=user["token"])
     assert viewer["data"]["viewer"]["photoCount"] == 0
     ready = await live.get("/readyz")
