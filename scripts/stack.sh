@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts and stops the local stack: PostgreSQL (directory + physical shards),
-# Redis, Memcached, an S3 server (moto), Dramatiq workers and gunicorn.
+# Redis, Memcached, an S3 server (moto behind scripts/s3_server.py), Dramatiq workers and gunicorn.
 # Everything listens on 127.0.0.1, keeps its data, logs and pid files under
 # .local/<profile>/, and is stopped by the pid we recorded, never by name.
 #
@@ -130,7 +130,9 @@ start_servers() {
     local mc_user=()
     is_root && mc_user=(-u "$PGUSER_OS")
     spawn memcached memcached memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 128 "${mc_user[@]}"
-    spawn s3 moto_server "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT"
+    # moto behind a SigV4 gate: the bucket is not listable anonymously, private
+    # objects only open with a valid, unexpired presigned URL (scripts/s3_server.py).
+    spawn s3 s3_server "$PY" "$ROOT/scripts/s3_server.py" -H 127.0.0.1 -p "$S3_PORT"
     wait_port "$REDIS_PORT" redis
     wait_port "$MEMCACHED_PORT" memcached
     wait_port "$S3_PORT" "S3 server"
@@ -176,7 +178,7 @@ start_app() {
 stop_all() {
     stop_pid "$RUN/gunicorn.pid" gunicorn gunicorn
     stop_pid "$RUN/worker.pid" dramatiq "dramatiq workers"
-    stop_pid "$RUN/s3.pid" moto_server "S3 server"
+    stop_pid "$RUN/s3.pid" s3_server "S3 server"
     stop_pid "$RUN/apns.pid" apns_standin "APNs stand-in"
     stop_pid "$RUN/memcached.pid" memcached memcached
     stop_pid "$RUN/redis.pid" redis-server redis

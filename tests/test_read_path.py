@@ -27,7 +27,7 @@ from tests.graphql import gql, sign_up
 from tests.shardutil import start_stopped_servers
 
 PHOTO_FIELDS = """
-  id likeCount viewerHasLiked commentCount
+  id likeCount viewerHasLiked commentCount url(size: THUMBNAIL)
   owner { id username }
   comments(first: 3) { edges { node { id text author { id username } } } }
 """
@@ -132,6 +132,33 @@ async def test_statements_per_server_do_not_grow_with_the_page(
     # plus the accounts in the directory (owners, authors) and the token lookup.
     assert all(counts[20][s] <= 5 for s in shard_servers), counts[20]
     assert counts[20]["default"] <= 3, counts[20]
+
+
+async def test_signed_photo_urls_add_no_statement_per_photo(
+    client: httpx.AsyncClient, unique: str
+) -> None:
+    """A private account's page: every URL is presigned, from the owner loaded once."""
+    owner = await sign_up(client, f"rs_{unique}")
+    owner_id = int(owner["user"]["id"])
+    await gql(client, "mutation { updateProfile(isPrivate: true) { id } }", token=owner["token"])
+    for _ in range(50):
+        await routing.aquery(
+            shard_of(owner_id),
+            'INSERT INTO {schema}."photos_photo" (owner_id, caption, width, height, key) '
+            "VALUES (%s, '', 10, 10, %s)",
+            [owner_id, secrets.token_urlsafe(16)],
+        )
+    counts = {}
+    for size in (5, 20, 50):
+        await ainvalidate_users([owner_id])
+        await topology.arefresh()  # no periodic shard map check inside the count
+        query = f"{{ viewer {{ photos(first: {size}) {{ edges {{ node {{ id url }} }} }} }} }}"
+        data, counter = await _counted(client, query, owner["token"])
+        urls = [e["node"]["url"] for e in data["viewer"]["photos"]["edges"]]
+        assert len(urls) == size
+        assert all("X-Amz-Signature=" in url for url in urls)
+        counts[size] = counter
+    assert counts[5] == counts[20] == counts[50], counts
 
 
 @pytest.mark.usefixtures("big_documents")

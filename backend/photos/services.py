@@ -14,8 +14,11 @@ from backend.photos.images import check_and_process
 from backend.photos.models import CAPTION_MAX_LENGTH
 from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
 from backend.photos.storage import adelete_objects, asave_renditions, new_key, object_names
+from backend.photos.tasks import sync_photo_visibility
+from backend.queue import enqueue
 from backend.runtime import in_thread
 from backend.shards import routing
+from backend.shards.db import Row
 from backend.shards.ids import shard_of
 from backend.social import feeds
 from backend.social.cache import ainvalidate_users
@@ -45,9 +48,11 @@ async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) ->
     caption = check_caption(caption)
     image = await in_thread(check_and_process, data)
     key = new_key()
-    await asave_renditions(key, image.renditions.values())
+    # Public-read only while the owner's objects are (Profile.photos_public).
+    public = await _photos_public(owner_id)
+    await asave_renditions(key, image.renditions.values(), public=public)
 
-    async def insert(conn: psycopg.AsyncConnection[Any], schema: str) -> tuple[PhotoRecord, int]:
+    async def insert(conn: psycopg.AsyncConnection[Any], schema: str) -> tuple[PhotoRecord, Row]:
         cur = await conn.execute(
             f'INSERT INTO {schema}."{PHOTO_TABLE}" '
             "(owner_id, caption, width, height, blurhash, key) "
@@ -56,21 +61,31 @@ async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) ->
         )
         row = await cur.fetchone()
         assert row is not None
+        # Private objects make the account's URLs presigned until the
+        # visibility job has made them public (when the owner is public).
         cur = await conn.execute(
-            f'UPDATE {schema}."{PROFILE_TABLE}" SET photo_count = photo_count + 1 '
-            "WHERE user_id = %s RETURNING follower_count",
-            [owner_id],
+            f'UPDATE {schema}."{PROFILE_TABLE}" SET photo_count = photo_count + 1, '
+            "photos_public = photos_public AND %s "
+            "WHERE user_id = %s RETURNING follower_count, is_private",
+            [public, owner_id],
         )
         profile = await cur.fetchone()
         if profile is None:
             raise NotFound("no such user")
-        return PhotoRecord.from_row(row), int(profile["follower_count"])
+        return PhotoRecord.from_row(row), profile
 
     try:
-        photo, follower_count = await routing.awrite(shard_of(owner_id), insert)
+        photo, profile = await routing.awrite(shard_of(owner_id), insert)
     except BaseException:
         await adelete_objects(object_names(key))
         raise
+    follower_count = int(profile["follower_count"])
+    if public == bool(profile["is_private"]):
+        # The privacy flipped while the objects were written; the job the flip
+        # queued may not have seen this photo yet.
+        await _after_commit_safely(
+            enqueue(sync_photo_visibility.message(owner_id)), "photo visibility sync"
+        )
     await _after_commit_safely(photo_map.aset_owner(photo.id, owner_id), "photo map write")
     await _after_commit_safely(ainvalidate_users([owner_id]), "user cache invalidation")
     await _after_commit_safely(
@@ -111,6 +126,17 @@ async def do_delete_photo(*, viewer_id: int, photo_id: int) -> bool:
     await _after_commit_safely(ainvalidate_photos([photo_id]), "photo cache invalidation")
     await _after_commit_safely(ainvalidate_users([viewer_id]), "user cache invalidation")
     return True
+
+
+async def _photos_public(owner_id: int) -> bool:
+    rows = await routing.aquery(
+        shard_of(owner_id),
+        f'SELECT is_private, photos_public FROM {{schema}}."{PROFILE_TABLE}" WHERE user_id = %s',
+        [owner_id],
+    )
+    if not rows:
+        raise NotFound("no such user")
+    return not rows[0]["is_private"] and bool(rows[0]["photos_public"])
 
 
 async def _after_commit_safely(step: Any, what: str) -> None:

@@ -93,25 +93,34 @@ CDN_BASE_URL = (
     or (f"{S3_ENDPOINT_URL}/{S3_BUCKET}" if S3_ENDPOINT_URL else "")
     or f"https://{S3_BUCKET}.s3.{AWS_REGION}.amazonaws.com"
 ).rstrip("/")
+# Photo objects of public accounts get S3_OBJECT_ACL (public-read: the stable
+# CDN URL works for anyone); those of private accounts are private and served
+# through presigned URLs (docs/decisions/0012-private-photos.md). An empty
+# S3_OBJECT_ACL sets no ACL at all (a bucket with ACLs disabled, behind a CDN).
+S3_OBJECT_ACL = env("S3_OBJECT_ACL") or None
+S3_PUBLIC_ENDPOINT_URL = env("S3_PUBLIC_ENDPOINT_URL") or S3_ENDPOINT_URL
+PRIVATE_PHOTO_URL_TTL = env_int("PRIVATE_PHOTO_URL_TTL")
+_PHOTO_STORAGE_OPTIONS = {
+    "bucket_name": S3_BUCKET,
+    "endpoint_url": S3_ENDPOINT_URL,
+    "access_key": env("AWS_ACCESS_KEY_ID"),
+    "secret_key": env("AWS_SECRET_ACCESS_KEY"),
+    "region_name": AWS_REGION,
+    "querystring_auth": False,
+    # Object names carry a random key (backend/photos/storage.py), so
+    # no existence check (an extra request) is needed before a write.
+    "file_overwrite": True,
+    # Objects never change once written: clients and the CDN may keep them.
+    "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+}
 STORAGES = {
     "default": {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": S3_ENDPOINT_URL,
-            "access_key": env("AWS_ACCESS_KEY_ID"),
-            "secret_key": env("AWS_SECRET_ACCESS_KEY"),
-            "region_name": AWS_REGION,
-            # The local S3 server serves objects to browsers only when they are
-            # public-read; on AWS a CDN reads the (private) bucket instead.
-            "default_acl": env("S3_OBJECT_ACL") or None,
-            "querystring_auth": False,
-            # Object names carry a random key (backend/photos/storage.py), so
-            # no existence check (an extra request) is needed before a write.
-            "file_overwrite": True,
-            # Objects never change once written: clients and the CDN may keep them.
-            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
-        },
+        "OPTIONS": {**_PHOTO_STORAGE_OPTIONS, "default_acl": S3_OBJECT_ACL},
+    },
+    "private_photos": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_PHOTO_STORAGE_OPTIONS, "default_acl": "private" if S3_OBJECT_ACL else None},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -47,9 +47,20 @@ VARIABLES: dict[str, Var] = {
         Var("AWS_SECRET_ACCESS_KEY", "local-secret", "S3 secret key"),
         Var("AWS_REGION", "us-east-1", "S3 region"),
         Var(
+            "S3_PUBLIC_ENDPOINT_URL",
+            "",
+            "S3 endpoint as browsers reach it, for presigned URLs (default: S3_ENDPOINT_URL)",
+        ),
+        Var(
             "S3_OBJECT_ACL",
             "public-read",
-            "canned ACL of photo objects; empty when a CDN reads a private bucket (AWS default)",
+            "canned ACL of public accounts' photo objects (private accounts' are always "
+            "private); empty: set no ACLs (a bucket with ACLs disabled behind a CDN)",
+        ),
+        Var(
+            "PRIVATE_PHOTO_URL_TTL",
+            "3600",
+            "seconds a private account's photo URL (presigned) stays valid",
         ),
         Var("PHOTO_MAX_BYTES", str(25 * 1024 * 1024), "largest accepted upload, in bytes"),
         Var("PHOTO_MAX_PIXELS", "60000000", "largest accepted image, in pixels (width x height)"),

@@ -10,7 +10,7 @@ USER_TTL = 300
 
 
 def user_key(user_id: int) -> str:
-    return f"user:v1:{user_id}"
+    return f"user:v2:{user_id}"
 
 
 async def ainvalidate_users(user_ids: Iterable[int]) -> None:

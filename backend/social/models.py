@@ -64,6 +64,10 @@ class Profile(models.Model):
     full_name = models.CharField(max_length=64, default="")
     bio = models.CharField(max_length=300, default="")
     is_private = models.BooleanField(default=False)
+    # True once every photo object of this account is public-read, so a plain
+    # (unsigned) URL works: cleared with is_private's change to true, set by
+    # the visibility job after a change to false (backend/photos/visibility.py).
+    photos_public = models.BooleanField(db_default=True)
     # Exact counters, changed in the same transaction as the rows they count
     # (photos, Follower and Following edges all live on this user's shard).
     photo_count = models.IntegerField(db_default=0)

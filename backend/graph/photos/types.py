@@ -53,9 +53,27 @@ class Photo:
     def blurhash(self) -> str:
         return self.record.blurhash
 
-    @strawberry.field(description="The CDN URL of one rendition.")
-    def url(self, size: PhotoSize = PhotoSize.MEDIUM) -> str:
-        return photo_url(self.record.key, images.Size[size.value])
+    @strawberry.field(
+        description=(
+            "The URL of one rendition. A public account's photo has a stable CDN URL "
+            "that may be cached for good; a private account's is a signed URL that "
+            "expires (an hour by default): cache such an image by photo ID and size, "
+            "not by URL, and ask again for a URL once it has expired."
+        )
+    )
+    async def url(
+        self,
+        info: Info,
+        size: Annotated[
+            PhotoSize, strawberry.argument(description="Which rendition (default MEDIUM).")
+        ] = PhotoSize.MEDIUM,
+    ) -> str:
+        from backend.graph.social.loaders import UserByIdLoader
+
+        # The owner is loaded for `owner` too: one batched (memcached) read per page.
+        owner = await info.context.loader(UserByIdLoader).load(self.record.owner_id)
+        signed = owner is None or owner.photos_signed
+        return photo_url(self.record.key, images.Size[size.value], signed=signed)
 
     @strawberry.field
     def like_count(self) -> int:

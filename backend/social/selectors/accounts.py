@@ -40,6 +40,14 @@ class UserRecord:
     photo_count: int
     follower_count: int
     following_count: int
+    # Every photo object is public-read (see Profile.photos_public).
+    photos_public: bool
+
+    @property
+    def photos_signed(self) -> bool:
+        """Photo URLs must be presigned: the account is private, or its objects
+        are not all public-read yet (just after it turned public)."""
+        return self.is_private or not self.photos_public
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,7 @@ async def get_users_by_ids(ids: list[int]) -> list[UserRecord | None]:
                 photo_count=profile.photo_count,
                 follower_count=profile.follower_count,
                 following_count=profile.following_count,
+                photos_public=profile.photos_public,
             )
         )
     return out

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import psycopg
 
 from backend.errors import InvalidInput, NotFound
+from backend.photos.tasks import sync_photo_visibility
+from backend.queue import enqueue
 from backend.shards import routing
 from backend.shards.ids import shard_of
 from backend.social.cache import ainvalidate_users
@@ -14,6 +18,10 @@ from backend.social.models import Profile
 
 FULL_NAME_MAX = Profile._meta.get_field("full_name").max_length or 64
 BIO_MAX = Profile._meta.get_field("bio").max_length or 300
+# The guard job re-checks the objects' ACLs this long after a privacy change.
+VISIBILITY_GUARD_DELAY_MS = 30_000
+
+log = logging.getLogger(__name__)
 
 
 def check_text(value: str, *, what: str, max_length: int) -> str:
@@ -28,7 +36,11 @@ def check_text(value: str, *, what: str, max_length: int) -> str:
 async def do_update_profile(
     *, viewer_id: int, full_name: str | None, bio: str | None, is_private: bool | None
 ) -> None:
-    """Change the given fields of the viewer's profile (None leaves a field as it is)."""
+    """Change the given fields of the viewer's profile (None leaves a field as it is).
+
+    Turning private takes effect for photo URLs at once (presigned from the
+    next read); the objects' ACLs follow in a job (backend/photos/visibility.py).
+    """
     changes: dict[str, Any] = {}
     if full_name is not None:
         changes["full_name"] = check_text(full_name, what="fullName", max_length=FULL_NAME_MAX)
@@ -36,17 +48,54 @@ async def do_update_profile(
         changes["bio"] = check_text(bio, what="bio", max_length=BIO_MAX)
     if is_private is not None:
         changes["is_private"] = is_private
+        if is_private:
+            changes["photos_public"] = False
     if not changes:
         return
     assignments = ", ".join(f"{column} = %s" for column in changes)
+    if is_private is not None and await _is_private(viewer_id) != is_private:
+        # Should the change commit and the process die before the job is
+        # queued below, this one brings the objects in line all the same.
+        await _safely(
+            enqueue(sync_photo_visibility.message(viewer_id), delay=VISIBILITY_GUARD_DELAY_MS),
+            "queueing the photo visibility guard",
+        )
 
-    async def update(conn: psycopg.AsyncConnection[Any], schema: str) -> None:
+    async def update(conn: psycopg.AsyncConnection[Any], schema: str) -> bool:
+        """Returns whether is_private changed."""
         cur = await conn.execute(
+            f'SELECT is_private FROM {schema}."{Profile._meta.db_table}" '
+            "WHERE user_id = %s FOR UPDATE",
+            [viewer_id],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound("no such user")
+        await conn.execute(
             f'UPDATE {schema}."{Profile._meta.db_table}" SET {assignments} WHERE user_id = %s',
             [*changes.values(), viewer_id],
         )
-        if cur.rowcount != 1:
-            raise NotFound("no such user")
+        return is_private is not None and bool(row["is_private"]) != is_private
 
-    await routing.awrite(shard_of(viewer_id), update)
+    flipped = await routing.awrite(shard_of(viewer_id), update)
     await ainvalidate_users([viewer_id])
+    if flipped:
+        await _safely(
+            enqueue(sync_photo_visibility.message(viewer_id)), "queueing the photo visibility sync"
+        )
+
+
+async def _is_private(user_id: int) -> bool | None:
+    rows = await routing.aquery(
+        shard_of(user_id),
+        f'SELECT is_private FROM {{schema}}."{Profile._meta.db_table}" WHERE user_id = %s',
+        [user_id],
+    )
+    return bool(rows[0]["is_private"]) if rows else None
+
+
+async def _safely(step: Awaitable[object], what: str) -> None:
+    try:
+        await step
+    except Exception:
+        log.exception("%s failed", what)
