@@ -178,7 +178,8 @@ start_app() {
 stop_all() {
     stop_pid "$RUN/gunicorn.pid" gunicorn gunicorn
     stop_pid "$RUN/worker.pid" dramatiq "dramatiq workers"
-    stop_pid "$RUN/s3.pid" s3_server "S3 server"
+    # (moto_server: what the S3 pid file held before the gate existed)
+    stop_pid "$RUN/s3.pid" "s3_server\\|moto_server" "S3 server"
     stop_pid "$RUN/apns.pid" apns_standin "APNs stand-in"
     stop_pid "$RUN/memcached.pid" memcached memcached
     stop_pid "$RUN/redis.pid" redis-server redis
