@@ -108,7 +108,8 @@ async def test_malformed_ids_are_bad_input(client: httpx.AsyncClient, value: str
 async def test_a_mapped_shard_id_of_no_photo_is_still_null(client: httpx.AsyncClient) -> None:
     missing = str(encode_id(ms=1_000_000, shard=0, sequence=1))
     body = (await post(client, ID_ARGUMENTS["photo"], {"id": missing})).json()
-    assert body == {"data": {"photo": None}}
+    assert "errors" not in body, body
+    assert body["data"] == {"photo": None}
 
 
 async def test_an_id_with_spaces_around_it_still_works(
@@ -117,7 +118,8 @@ async def test_an_id_with_spaces_around_it_still_works(
     photo_id = account["photo"]["id"]
     assert shard_of(int(photo_id)) == shard_of(int(account["id"]))
     body = (await post(client, ID_ARGUMENTS["photo"], {"id": f" {photo_id} "})).json()
-    assert body == {"data": {"photo": {"id": photo_id}}}
+    assert "errors" not in body, body
+    assert body["data"] == {"photo": {"id": photo_id}}
 
 
 # ---------------------------------------------------------------- variables
@@ -280,7 +282,8 @@ async def test_a_surrogate_pair_is_fine(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/graphql", content=body, headers={"Content-Type": "application/json"}
     )
-    assert response.json() == {"data": {"user": None}}
+    assert "errors" not in response.json()
+    assert response.json()["data"] == {"user": None}
 
 
 @pytest.mark.parametrize(
@@ -360,11 +363,6 @@ FILE_MAP = json.dumps({"0": ["variables.file"]})
             "must be a list of paths",
         ),
         ({"operations": UPLOAD_OPERATIONS, "map": FILE_MAP}, [], "file part '0' that the request"),
-        (
-            {"operations": UPLOAD_OPERATIONS, "map": FILE_MAP, "0": "not a file"},
-            [],
-            "file part '0' that the request",
-        ),
         ({"map": FILE_MAP}, ["0"], "needs an `operations` field"),
         ({"operations": "{no", "map": FILE_MAP}, ["0"], "`operations` field is not valid JSON"),
         ({"operations": "[]", "map": FILE_MAP}, ["0"], "`operations` field must be a JSON object"),
@@ -428,7 +426,8 @@ async def test_a_multipart_request_without_files_still_works(client: httpx.Async
         files={"unused": ("x.txt", b"x", "text/plain")},
     )
     assert response.status_code == 200
-    assert response.json() == {"data": {"viewer": None}}
+    assert "errors" not in response.json()
+    assert response.json()["data"] == {"viewer": None}
 
 
 def test_a_map_path_may_index_a_list() -> None:
