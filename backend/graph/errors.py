@@ -25,6 +25,18 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 TOO_COMPLEX_MESSAGES = ("exceeds maximum operation depth", "tokens. Parsing aborted")
 
 
+def is_request_error(error: GraphQLError) -> bool:
+    """The request itself is at fault: a parse or validation error (no original
+    error), or a variable graphql-core could not coerce to its type (a
+    GraphQLError wrapped without a path: reported before execution starts).
+
+    A GraphQLError *with* a path wraps something a resolver returned (say, a
+    value an Int cannot represent): our bug, not the client's.
+    """
+    original = error.original_error
+    return original is None or (isinstance(original, GraphQLError) and error.path is None)
+
+
 def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     out: dict[str, Any] = {"message": error.message}
@@ -37,8 +49,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         out["message"] = original.message
         code = original.code
         extra = original.extensions
-    elif original is None:
-        # Parse and validation errors: the query itself is at fault.
+    elif is_request_error(error):
         too_big = any(s in error.message for s in TOO_COMPLEX_MESSAGES)
         code = "QUERY_TOO_COMPLEX" if too_big else "BAD_USER_INPUT"
     elif isinstance(original, UNAVAILABLE_ERRORS):
@@ -52,5 +63,5 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 def should_log(error: GraphQLError) -> bool:
-    original = error.original_error
-    return original is not None and not isinstance(original, AppError)
+    """Only our own failures: client errors (AppError, invalid requests) are not logged."""
+    return not (isinstance(error.original_error, AppError) or is_request_error(error))

@@ -15,8 +15,11 @@ from typing import Generic, TypeVar
 import strawberry
 
 from backend.errors import InvalidInput
+from backend.shards.ids import MAX_ID
 
 MAX_PAGE_SIZE = 100
+# encode_cursor of the largest key is 28 characters.
+MAX_CURSOR_LENGTH = 64
 
 T = TypeVar("T")
 N = TypeVar("N")
@@ -45,14 +48,21 @@ def encode_cursor(value: int) -> str:
 
 
 def decode_cursor(cursor: str | None) -> int | None:
+    """The sort key in a cursor from encode_cursor; BAD_USER_INPUT for anything
+    else (so a forged key, negative or past a bigint, never reaches a store)."""
     if cursor is None:
         return None
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError(cursor)
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = text.partition(":")
-        if prefix != "c":
+        if prefix != "c" or not (value.isascii() and value.isdigit()):
             raise ValueError(text)
-        return int(value)
+        key = int(value)
+        if key > MAX_ID:
+            raise ValueError(text)
+        return key
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("after is not a valid cursor") from None
 

@@ -14,12 +14,12 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from backend.clientip import client_ip
 from backend.graph.context import Context
+from backend.graph.envelope import StrictGraphQL
 from backend.graph.errors import format_error
 from backend.graph.schema import schema
 from backend.social.selectors import get_session_for_token
@@ -50,7 +50,7 @@ class LimitedRequestAdapter(StarletteRequestAdapter):
         return FormData(files=form, form=form)
 
 
-class GraphQLApp(GraphQL[Context, None]):
+class GraphQLApp(StrictGraphQL):
     request_adapter_class = LimitedRequestAdapter
 
     def should_render_graphql_ide(self, request: Any) -> bool:

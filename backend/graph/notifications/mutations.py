@@ -48,7 +48,9 @@ class Mutation:
     ) -> bool:
         viewer_id = info.context.require_viewer()
         return await services.ado_set_post_notifications(
-            account_id=viewer_id, followed_id=parse_id(user_id, what="userId"), enabled=enabled
+            account_id=viewer_id,
+            followed_id=await parse_id(user_id, what="userId"),
+            enabled=enabled,
         )
 
     @strawberry.mutation(

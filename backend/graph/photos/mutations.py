@@ -40,4 +40,4 @@ class Mutation:
     @strawberry.mutation(description="Delete one of your photos and its images.")
     async def delete_photo(self, info: Info, id: strawberry.ID) -> bool:
         viewer_id = info.context.require_viewer()
-        return await services.do_delete_photo(viewer_id=viewer_id, photo_id=parse_id(id))
+        return await services.do_delete_photo(viewer_id=viewer_id, photo_id=await parse_id(id))

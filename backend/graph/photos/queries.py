@@ -19,7 +19,7 @@ class Query:
         "account's photo unless the viewer is an approved follower."
     )
     async def photo(self, info: Info, id: strawberry.ID) -> Photo | None:
-        record = await info.context.loader(PhotoByIdLoader).load(parse_id(id))
+        record = await info.context.loader(PhotoByIdLoader).load(await parse_id(id))
         if record is None:
             return None
         owner = await info.context.loader(UserByIdLoader).load(record.owner_id)

@@ -105,42 +105,42 @@ class GraphMutation:
     )
     async def follow(self, info: Info, user_id: strawberry.ID) -> User:
         viewer_id = info.context.require_viewer()
-        target_id = parse_id(user_id, what="userId")
+        target_id = await parse_id(user_id, what="userId")
         await services.do_follow(viewer_id=viewer_id, target_id=target_id)
         return await _fresh_user(info, target_id)
 
     @strawberry.mutation(description="Stop following a user, or withdraw a follow request.")
     async def unfollow(self, info: Info, user_id: strawberry.ID) -> User:
         viewer_id = info.context.require_viewer()
-        target_id = parse_id(user_id, what="userId")
+        target_id = await parse_id(user_id, what="userId")
         await services.do_unfollow(viewer_id=viewer_id, target_id=target_id)
         return await _fresh_user(info, target_id)
 
     @strawberry.mutation(description="Approve a request to follow your private account.")
     async def approve_follow_request(self, info: Info, user_id: strawberry.ID) -> User:
         viewer_id = info.context.require_viewer()
-        requester_id = parse_id(user_id, what="userId")
+        requester_id = await parse_id(user_id, what="userId")
         await services.do_approve_follow_request(viewer_id=viewer_id, requester_id=requester_id)
         return await _fresh_user(info, requester_id)
 
     @strawberry.mutation(description="Turn down a request to follow your private account.")
     async def reject_follow_request(self, info: Info, user_id: strawberry.ID) -> User:
         viewer_id = info.context.require_viewer()
-        requester_id = parse_id(user_id, what="userId")
+        requester_id = await parse_id(user_id, what="userId")
         await services.do_reject_follow_request(viewer_id=viewer_id, requester_id=requester_id)
         return await _fresh_user(info, requester_id)
 
     @strawberry.mutation(description="Like a photo (idempotent).")
     async def like_photo(self, info: Info, id: strawberry.ID) -> Photo:
         viewer_id = info.context.require_viewer()
-        record = await services.do_like_photo(viewer_id=viewer_id, photo_id=parse_id(id))
+        record = await services.do_like_photo(viewer_id=viewer_id, photo_id=await parse_id(id))
         info.context.loader(ViewerHasLikedByPhotoIdLoader).prime(record.id, True, force=True)
         return Photo(record=record)
 
     @strawberry.mutation(description="Take back a like (idempotent).")
     async def unlike_photo(self, info: Info, id: strawberry.ID) -> Photo:
         viewer_id = info.context.require_viewer()
-        record = await services.do_unlike_photo(viewer_id=viewer_id, photo_id=parse_id(id))
+        record = await services.do_unlike_photo(viewer_id=viewer_id, photo_id=await parse_id(id))
         info.context.loader(ViewerHasLikedByPhotoIdLoader).prime(record.id, False, force=True)
         return Photo(record=record)
 
@@ -148,11 +148,11 @@ class GraphMutation:
     async def add_comment(self, info: Info, photo_id: strawberry.ID, text: str) -> Comment:
         viewer_id = info.context.require_viewer()
         record = await services.do_add_comment(
-            viewer_id=viewer_id, photo_id=parse_id(photo_id, what="photoId"), text=text
+            viewer_id=viewer_id, photo_id=await parse_id(photo_id, what="photoId"), text=text
         )
         return Comment(record=record)
 
     @strawberry.mutation(description="Delete a comment: its author or the photo's owner may.")
     async def delete_comment(self, info: Info, id: strawberry.ID) -> bool:
         viewer_id = info.context.require_viewer()
-        return await services.do_delete_comment(viewer_id=viewer_id, comment_id=parse_id(id))
+        return await services.do_delete_comment(viewer_id=viewer_id, comment_id=await parse_id(id))

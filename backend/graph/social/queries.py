@@ -29,7 +29,7 @@ class Query:
         if (id is None) == (username is None):
             raise InvalidInput("give exactly one of id and username")
         if id is not None:
-            user_id = parse_id(id)
+            user_id = await parse_id(id)
         else:
             assert username is not None
             account = await get_account_by_username(username)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from backend.errors import Forbidden
+from backend.errors import Forbidden, InvalidInput
 from backend.shards import db, routing
 from backend.social.models import Account, AuthToken, Profile
 
@@ -147,6 +147,8 @@ async def get_sessions(*, viewer_id: int | None, account_id: int) -> list[Sessio
 
 
 async def get_account_by_username(username: str) -> AccountRecord | None:
+    if "\x00" in username:  # PostgreSQL refuses NUL in text; no username has one
+        raise InvalidInput("username must not contain NUL characters")
     rows = await db.aexecute(
         db.DIRECTORY,
         f'SELECT id, username, email, password, created_at FROM "{ACCOUNT}" '
