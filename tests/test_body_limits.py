@@ -42,24 +42,33 @@ async def _chunked_upload(token: str, total: int) -> tuple[int, dict[str, Any], 
     sent = 0
     tail = f"\r\n--{boundary}--\r\n".encode()
     payload = [head] + [b"\xff" * CHUNK] * (total // CHUNK) + [tail]
-    response = b""
+
+    # Read while writing, as curl does: the server may answer (and close)
+    # before the body ends, and an answer not read before the connection is
+    # reset would be lost.
+    async def read_answer() -> bytes:
+        data = b""
+        try:
+            while chunk := await reader.read(65536):
+                data += chunk
+        except ConnectionError:
+            pass
+        return data
+
+    answer = asyncio.create_task(read_answer())
     try:
         for part in payload:
+            if answer.done():
+                break
             writer.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
             await writer.drain()
             sent += len(part)
-            try:  # the server may answer before the body ends: stop sending then
-                response = await asyncio.wait_for(reader.read(65536), timeout=0.001)
-            except TimeoutError:
-                continue
-            if response:
-                break
-        if not response:
+        else:
             writer.write(b"0\r\n\r\n")
             await writer.drain()
     except ConnectionError:
         pass  # the server closed the connection after answering
-    response += await asyncio.wait_for(reader.read(), timeout=30)
+    response = await asyncio.wait_for(answer, timeout=30)
     writer.close()
     status = int(response.split(b" ", 2)[1])
     body = json.loads(response.split(b"\r\n\r\n", 1)[1] or b"{}")
