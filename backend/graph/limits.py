@@ -287,7 +287,9 @@ class RequestLimits(SchemaExtension):
                 takes.append(ratelimit.Take(_limit("writes", limits), f"user:{viewer_id}", writes))
         else:
             takes = [ratelimit.Take(_limit("cost_anonymous", limits), f"ip:{client_ip}", cost)]
-        refused = await ratelimit.take(*takes)
+        # A request that costs nothing takes nothing: no round trip for it.
+        takes = [t for t in takes if t.cost > 0]
+        refused = await ratelimit.take(*takes) if takes else None
         if refused is None:
             return None
         return RateLimited(
