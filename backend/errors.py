@@ -52,7 +52,3 @@ class QueryTooComplex(AppError):
 
     def __init__(self, message: str, *, cost: dict[str, int] | None = None) -> None:
         super().__init__(message, **({"cost": cost} if cost is not None else {}))
-
-
-class Unavailable(AppError):
-    code = "UNAVAILABLE"

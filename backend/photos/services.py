@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.errors import Forbidden, NotFound
 from backend.photos import photo_map
 from backend.photos.cache import ainvalidate_photos
 from backend.photos.images import check_and_process
@@ -23,19 +23,11 @@ from backend.shards.ids import shard_of
 from backend.social import feeds
 from backend.social.cache import ainvalidate_users
 from backend.social.models import Activity, Comment, Like, Profile
+from backend.validation import check_text
 
 log = logging.getLogger(__name__)
 
 PROFILE_TABLE = Profile._meta.db_table
-
-
-def check_caption(caption: str | None) -> str:
-    caption = (caption or "").strip()
-    if len(caption) > CAPTION_MAX_LENGTH:
-        raise InvalidInput(f"caption must be at most {CAPTION_MAX_LENGTH} characters")
-    if "\x00" in caption:
-        raise InvalidInput("caption must not contain NUL characters")
-    return caption
 
 
 async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) -> PhotoRecord:
@@ -45,7 +37,7 @@ async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) ->
     removed again if the row cannot be written; the row is only written once
     every object exists, so a photo never points at missing images.
     """
-    caption = check_caption(caption)
+    caption = check_text(caption, what="caption", max_length=CAPTION_MAX_LENGTH)
     image = await in_thread(check_and_process, data)
     key = new_key()
     # Public-read only while the owner's objects are (Profile.photos_public).

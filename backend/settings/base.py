@@ -21,7 +21,6 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
-    "strawberry_django",
     "backend.shards",
     "backend.social",
     "backend.photos",

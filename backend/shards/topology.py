@@ -20,7 +20,7 @@ from django.conf import settings
 
 from backend.shards import db, stats
 from backend.shards.db import Row
-from backend.shards.ids import MAX_LOGICAL_SHARDS, schema_name, shard_of
+from backend.shards.ids import MAX_LOGICAL_SHARDS, shard_of
 from backend.shards.models import ShardMapVersion, ShardPlacement
 
 MAP_CHECK_SECONDS = 1.0
@@ -28,16 +28,6 @@ MAP_CHECK_SECONDS = 1.0
 
 class ShardMapError(RuntimeError):
     pass
-
-
-@dataclass(frozen=True)
-class Location:
-    server: str
-    logical: int
-
-    @property
-    def schema(self) -> str:
-        return schema_name(self.logical)
 
 
 @dataclass(frozen=True)
@@ -54,13 +44,6 @@ class ShardMap:
             return self.placement[logical]
         except IndexError:
             raise ShardMapError(f"logical shard {logical} is not in the map") from None
-
-    def locate(self, logical: int) -> Location:
-        return Location(self.server_of(logical), logical)
-
-    def locate_id(self, value: int) -> Location:
-        """Where the row keyed by (or owned by) ID `value` lives; no I/O."""
-        return self.locate(shard_of(value))
 
     def shards_on(self, server: str) -> list[int]:
         return [i for i, s in enumerate(self.placement) if s == server]

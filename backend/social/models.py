@@ -89,7 +89,7 @@ class Following(models.Model):
     """ "user_id follows target_id": the edge on the follower's shard.
 
     This side is the source of truth; `Follower` mirrors it on the target's
-    shard (see backend/social/follows.py for how the two are kept equal).
+    shard (see backend/social/services/edges.py for how the two are kept equal).
     `id` orders the list newest first and is the pagination cursor.
     """
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.errors import Forbidden, NotFound
 from backend.photos.counters import adjust_photo_counter
 from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
 from backend.shards import routing
@@ -15,26 +15,16 @@ from backend.social import effects
 from backend.social.models import Activity, ActivityKind, Comment
 from backend.social.selectors.access import access_photo
 from backend.social.selectors.comments import CommentRecord
+from backend.validation import check_text
 
 COMMENT = Comment._meta.db_table
 ACTIVITY = Activity._meta.db_table
 COMMENT_MAX_LENGTH = Comment._meta.get_field("text").max_length or 1000
 
 
-def check_comment_text(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput("a comment needs some text")
-    if len(text) > COMMENT_MAX_LENGTH:
-        raise InvalidInput(f"a comment must be at most {COMMENT_MAX_LENGTH} characters")
-    if "\x00" in text:
-        raise InvalidInput("a comment must not contain NUL characters")
-    return text
-
-
 async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> CommentRecord:
     """Comment on a photo the viewer may see."""
-    text = check_comment_text(text)
+    text = check_text(text, what="a comment", max_length=COMMENT_MAX_LENGTH, required=True)
     photo = await access_photo(viewer_id=viewer_id, photo_id=photo_id)
 
     async def add(

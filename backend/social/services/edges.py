@@ -17,7 +17,7 @@ from one logical shard. Every change to an edge runs `change_edge`:
 If step 3 fails, A's transaction rolls back: nothing changed. The only
 half-written state is a crash between the commits of 3 and 4 (mirror ahead
 of truth). `reconcile_edge` repairs it from the truth; a delayed Dramatiq job
-runs it after every change, and `repair_follows` runs it for every edge.
+runs it after every change.
 Counts live next to the rows they count, so they change only together with
 them. Count updates come last in each transaction, which keeps lock order
 acyclic when A follows B while B follows A.
@@ -54,10 +54,6 @@ class EdgeChange:
     @property
     def became_active(self) -> bool:
         return self.new == ACTIVE and self.old != ACTIVE
-
-    @property
-    def stopped_active(self) -> bool:
-        return self.old == ACTIVE and self.new != ACTIVE
 
 
 def _active(status: Status) -> int:

@@ -8,13 +8,14 @@ from typing import Any
 
 import psycopg
 
-from backend.errors import InvalidInput, NotFound
+from backend.errors import NotFound
 from backend.photos.tasks import sync_photo_visibility
 from backend.queue import enqueue
 from backend.shards import routing
 from backend.shards.ids import shard_of
 from backend.social.cache import ainvalidate_users
 from backend.social.models import Profile
+from backend.validation import check_text
 
 FULL_NAME_MAX = Profile._meta.get_field("full_name").max_length or 64
 BIO_MAX = Profile._meta.get_field("bio").max_length or 300
@@ -22,15 +23,6 @@ BIO_MAX = Profile._meta.get_field("bio").max_length or 300
 VISIBILITY_GUARD_DELAY_MS = 30_000
 
 log = logging.getLogger(__name__)
-
-
-def check_text(value: str, *, what: str, max_length: int) -> str:
-    value = value.strip()
-    if len(value) > max_length:
-        raise InvalidInput(f"{what} must be at most {max_length} characters")
-    if "\x00" in value:
-        raise InvalidInput(f"{what} must not contain NUL characters")
-    return value
 
 
 async def do_update_profile(
