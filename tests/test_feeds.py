@@ -20,6 +20,7 @@ from backend.social import feedstore
 from backend.social.feeds import ado_deliver
 from backend.social.tasks import deliver_photo
 from tests.graphql import error_codes, gql, sign_up, upload
+from tests.queues import drain
 
 FEED = """
 query($first: Int, $after: String) {
@@ -175,7 +176,7 @@ async def test_retried_delivery_does_not_duplicate(client: httpx.AsyncClient, un
     assert await ado_deliver(photo_id=int(photo_id), follower_ids=[reader_id]) == 0
     for _ in range(2):  # the same chunk twice through the real worker
         deliver_photo.send(int(photo_id), [reader_id])
-    await asyncio.sleep(1.0)
+    await drain("deliver_photo")
     assert await async_client().zcard(key) == size + 1
     assert (await _feed_ids(client, reader["token"])).count(photo_id) == 0  # not followed
     await gql(client, FOLLOW, {"id": author["user"]["id"]}, token=reader["token"])

@@ -29,6 +29,7 @@ from backend.notifications.services import (
 )
 from tests import imagegen
 from tests.graphql import error_codes, gql, sign_up, upload
+from tests.queues import drain
 
 REGISTER = "mutation($t: String!) { registerDevice(token: $t) }"
 UNREGISTER = "mutation($t: String!) { unregisterDevice(token: $t) }"
@@ -110,7 +111,7 @@ async def sentinel(
         photo_id=new_photo_id(),
     )
     await wait_for(standin, device, before + 1)
-    await asyncio.sleep(0.5)
+    await drain("send_push", "deliver_push", "send_post_pushes")
     return await requests_for(standin, device)
 
 
@@ -199,8 +200,8 @@ async def test_a_like_sends_one_well_formed_push_to_each_device(live, standin, u
         row = await DeviceToken.objects.aget(token=device)
         assert row.last_used_at is not None
 
-    # Exactly one each, also a moment later.
-    await asyncio.sleep(1)
+    # Exactly one each, also once every push job is done.
+    await drain("send_push", "deliver_push", "send_post_pushes")
     for device in owner["devices"]:
         assert len(await requests_for(standin, device)) == 1
 
@@ -224,7 +225,7 @@ async def test_unregistered_410_removes_the_token(live, standin, unique):
         assert time.monotonic() < end, "the token was not removed after 410"
         await asyncio.sleep(0.1)
     # Gone means gone: no retry reached the stand-in.
-    await asyncio.sleep(1.5)
+    await drain("send_push", "deliver_push", "send_post_pushes")
     assert len(await requests_for(standin, device)) == 1
 
 
@@ -245,7 +246,7 @@ async def test_503_then_200_is_delivered_exactly_once(live, standin, unique):
     assert first["payload"] == second["payload"]
     assert first["headers"]["apns-collapse-id"] == second["headers"]["apns-collapse-id"]
     assert second["jwt"]["verified"]
-    await asyncio.sleep(3)
+    await drain("send_push", "deliver_push", "send_post_pushes")
     assert len(await requests_for(standin, device)) == 2, "delivered more than once"
     assert await DeviceToken.objects.filter(token=device).aexists()
 
@@ -318,7 +319,7 @@ async def test_a_cancelled_push_is_not_sent(live, standin, unique):
     await ado_cancel_notification(**args)
     await ado_notify(**args)
     await wait_for(standin, owner["devices"][0], 2)
-    await asyncio.sleep(1)
+    await drain("send_push", "deliver_push", "send_post_pushes")
     found = await requests_for(standin, owner["devices"][0])
     assert [loc_key(r) for r in found] == ["COMMENT_NOTIFICATION", "LIKE_NOTIFICATION"]
 
