@@ -39,6 +39,18 @@ async def test_apq_round_trip(client: httpx.AsyncClient) -> None:
     assert get.status_code == 200 and get.json()["data"] == full.json()["data"]
 
 
+async def test_apq_keeps_no_large_document(client: httpx.AsyncClient) -> None:
+    from backend.graph.persisted import APQ_MAX_BYTES
+
+    padding = " " * APQ_MAX_BYTES
+    query = f"{{ q{uuid.uuid4().hex[:12]}: __typename }}{padding}"
+    sha = document_hash(query)
+    full = await client.post("/graphql", json={"query": query, "extensions": persisted(sha)})
+    assert error_codes(full.json()) == []
+    again = await client.post("/graphql", json={"extensions": persisted(sha)})
+    assert error_codes(again.json()) == ["PERSISTED_QUERY_NOT_FOUND"]
+
+
 async def test_apq_refuses_a_wrong_hash_and_bad_envelopes(client: httpx.AsyncClient) -> None:
     wrong = await client.post(
         "/graphql", json={"query": "{ __typename }", "extensions": persisted("0" * 64)}

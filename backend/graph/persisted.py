@@ -33,6 +33,8 @@ from backend.errors import AppError, Forbidden, InvalidInput
 TRUSTED_FILE = Path(__file__).resolve().parent / "trusted_documents.json"
 OPERATIONS_DIR = Path(settings.BASE_DIR) / "frontend-sample" / "operations"
 APQ_TTL_SECONDS = 7 * 24 * 3600
+# Larger documents run but are not kept: Redis must not hold what anyone sends.
+APQ_MAX_BYTES = 32 * 1024
 HASH_RE = re.compile(r"[0-9a-f]{64}")
 
 
@@ -76,7 +78,7 @@ class PersistedQueries(SchemaExtension):
                     raise PersistedQueryNotFound
             elif document_hash(ctx.query) != sha:
                 raise InvalidInput("persistedQuery.sha256Hash is not the SHA-256 of the query")
-            elif sha not in trusted and not only_trusted:
+            elif sha not in trusted and not only_trusted and len(ctx.query) <= APQ_MAX_BYTES:
                 await runtime.redis().set(_key(sha), ctx.query, ex=APQ_TTL_SECONDS)
         if only_trusted and ctx.query is not None and document_hash(ctx.query) not in trusted:
             raise Forbidden("this server runs only the documents its clients were built with")
