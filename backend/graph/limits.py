@@ -325,3 +325,8 @@ async def check_rate(*takes: ratelimit.Take) -> None:
 def limit(name: str) -> ratelimit.Limit:
     """The configured limit `name` (settings.RATE_LIMITS)."""
     return _limit(name, settings.RATE_LIMITS)
+
+
+# A malformed limit fails at startup, not on the first request that needs it.
+for _name in settings.RATE_LIMIT_NAMES:
+    _limit(_name, settings.RATE_LIMITS)
