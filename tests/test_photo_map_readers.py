@@ -131,3 +131,65 @@ async def test_feed_stays_correct_without_the_map(client: httpx.AsyncClient, uni
     await photo_map.aclient().unlink(photo_map.map_key(shard_of(_id(stranger))))
     await ainvalidate_photos(kept + theirs)
     assert await _feed(client, reader["token"]) == expected
+
+
+LIKE = "mutation($id: ID!) { likePhoto(id: $id) { id likeCount } }"
+UNLIKE = "mutation($id: ID!) { unlikePhoto(id: $id) { id likeCount } }"
+COMMENT = 'mutation($id: ID!) { addComment(photoId: $id, text: "hi") { id } }'
+
+
+async def _counted(client: httpx.AsyncClient, query: str, photo_id: int, token: str) -> Any:
+    await topology.arefresh()
+    with count_statements() as counter:
+        body = await gql(client, query, {"id": str(photo_id)}, token=token)
+    return body, counter
+
+
+async def test_likes_and_comments_take_the_owner_from_the_map(
+    client: httpx.AsyncClient, unique: str
+) -> None:
+    """With a map entry the photo's server gets one statement fewer than without."""
+    owner = await sign_up(client, f"lo_{unique}")
+    fan = await sign_up(client, f"lf_{unique}")
+    [photo_id] = await _photos(_id(owner), 1)
+    server = await _server(owner)
+    counts = {}
+    for mapped in (True, False):
+        if not mapped:
+            await photo_map.aremove(photo_id)
+        for query in (LIKE, UNLIKE, COMMENT):
+            body, counter = await _counted(client, query, photo_id, fan["token"])
+            assert "errors" not in body, body
+            counts[mapped, query] = counter[server]
+    for query in (LIKE, UNLIKE, COMMENT):
+        assert counts[True, query] + 1 == counts[False, query], counts
+    like_count = await gql(
+        client,
+        "query($id: ID!) { photo(id: $id) { likeCount commentCount } }",
+        {"id": str(photo_id)},
+        token=fan["token"],
+    )
+    assert like_count["data"]["photo"] == {"likeCount": 0, "commentCount": 2}
+
+
+async def test_a_deleted_photo_still_named_by_the_map_is_not_found(
+    client: httpx.AsyncClient, unique: str
+) -> None:
+    owner = await sign_up(client, f"do_{unique}")
+    fan = await sign_up(client, f"df_{unique}")
+    [photo_id] = await _photos(_id(owner), 1)
+    await routing.aquery(
+        shard_of(photo_id), 'DELETE FROM {schema}."photos_photo" WHERE id = %s', [photo_id]
+    )
+    assert await photo_map.aget_owner(photo_id) == _id(owner)
+    for query in (LIKE, UNLIKE, COMMENT):
+        body, _ = await _counted(client, query, photo_id, fan["token"])
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["NOT_FOUND"], body
+    # The refused writes left nothing behind.
+    for table in ("social_like", "social_comment", "social_activity"):
+        rows = await routing.aquery(
+            shard_of(photo_id),
+            f'SELECT count(*) AS n FROM {{schema}}."{table}" WHERE photo_id = %s',
+            [photo_id],
+        )
+        assert rows[0]["n"] == 0, table
