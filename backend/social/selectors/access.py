@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+from redis.exceptions import RedisError
+
 from backend import caching
 from backend.errors import NotFound
 from backend.photos import photo_map
@@ -10,6 +14,8 @@ from backend.photos.selectors import PhotoRecord, get_photos_by_ids
 from backend.social.cache import USER_TTL, user_key
 from backend.social.selectors.accounts import UserRecord, get_users_by_ids
 from backend.social.selectors.follows import check_can_view_content, get_follow_statuses
+
+log = logging.getLogger(__name__)
 
 
 async def get_users_cached(ids: list[int]) -> dict[int, UserRecord]:
@@ -48,7 +54,11 @@ async def access_photo_owner(*, viewer_id: int | None, photo_id: int) -> int:
     photo deleted while the map still names it (the rebuild's known gap) is
     found by the caller's transaction, whose counter update raises NOT_FOUND.
     """
-    owner_id = await photo_map.aget_owner(photo_id)
+    try:
+        owner_id = await photo_map.aget_owner(photo_id)
+    except RedisError:  # the map only saves a read: without Redis a like still works
+        log.warning("photo map lookup failed; reading the photo row", exc_info=True)
+        owner_id = None
     if owner_id is None:
         photo = (await get_photos_by_ids([photo_id])).get(photo_id)
         if photo is None:
