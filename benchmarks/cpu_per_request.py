@@ -61,7 +61,10 @@ PROFILE = (
 )
 LIKE = "mutation($id: ID!) { likePhoto(id: $id) { id likeCount viewerHasLiked } }"
 UNLIKE = "mutation($id: ID!) { unlikePhoto(id: $id) { id likeCount viewerHasLiked } }"
-SCENARIOS = ["healthz", "django_view", "typename", "feed", "profile", "like_unlike"]
+SCENARIOS = ["healthz", "django_view", "typename", "feed", "feed_stale", "profile", "like_unlike"]
+# feed_stale's reader unfollows all but the first KEPT_AUTHORS after its feed is full, so
+# most of its feed (the newest entries) belongs to accounts it no longer follows.
+KEPT_AUTHORS = 3
 
 # Per-thread counters of bad responses, summed in done() from the main Lua state,
 # which prints one machine-readable line (wrk's own report goes before it).
@@ -224,14 +227,28 @@ def seed(client: httpx.Client) -> dict[str, Any]:
         if time.monotonic() > deadline:
             sys.exit(f"the reader's feed has {got} photos after 30 s, expected {want}")
         time.sleep(0.2)
-    log(f"cpu_per_request: {len(authors)} authors, {len(photos)} photos, feed has {got}")
-    return {"reader": reader, "author": authors[0][1], "photo": photos[0]}
+    stale = gql(client, sign_up, {"u": f"cpu{tag}s", "p": PASSWORD})["signUp"]["token"]
+    for author_id, _ in authors:
+        gql(client, "mutation($id: ID!) { follow(userId: $id) { id } }", {"id": author_id}, stale)
+    while len(gql(client, FEED, token=stale)["feed"]["edges"]) < want:
+        if time.monotonic() > deadline:
+            sys.exit("the stale reader's feed did not fill in 30 s")
+        time.sleep(0.2)
+    for author_id, _ in authors[KEPT_AUTHORS:]:
+        gql(client, "mutation($id: ID!) { unfollow(userId: $id) { id } }", {"id": author_id}, stale)
+    kept = len(gql(client, FEED, token=stale)["feed"]["edges"])
+    log(
+        f"cpu_per_request: {len(authors)} authors, {len(photos)} photos, feed has {got}, "
+        f"stale reader's feed shows {kept}"
+    )
+    return {"reader": reader, "stale": stale, "author": authors[0][1], "photo": photos[0]}
 
 
 def scenarios(data: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, str], list[str]]]:
     """name -> (method, path, headers, bodies) of each scenario's wrk script."""
     post = {"Content-Type": "application/json"}
     auth = {**post, "Authorization": f"Bearer {data['reader']}"}
+    stale = {**post, "Authorization": f"Bearer {data.get('stale', '')}"}
     photo = {"id": data["photo"]}
 
     def body(query: str, variables: dict[str, Any] | None = None) -> str:
@@ -242,6 +259,7 @@ def scenarios(data: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, str],
         "django_view": ("GET", "/django/healthz", {}, []),
         "typename": ("POST", "/graphql", post, [body("{ __typename }")]),
         "feed": ("POST", "/graphql", auth, [body(FEED)]),
+        "feed_stale": ("POST", "/graphql", stale, [body(FEED)]),
         "profile": ("POST", "/graphql", auth, [body(PROFILE, {"u": data["author"]})]),
         "like_unlike": ("POST", "/graphql", auth, [body(LIKE, photo), body(UNLIKE, photo)]),
     }

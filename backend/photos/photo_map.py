@@ -32,6 +32,7 @@ from backend.errors import InvalidInput
 from backend.photos.photo_map_scripts import (
     BUCKET_RECORDS,
     CHUNK,
+    GET_RECORD_BYTES,
     GET_SCRIPT,
     OFFSET_BYTES,
     OWNER_BYTES,
@@ -98,6 +99,23 @@ def _calls(rows: Sequence[tuple[int, ...]]) -> list[Call]:
             argv.append(index[shard])
             argv.extend(rest)
         calls.append((keys, argv))
+    return calls
+
+
+def _get_calls(rows: Sequence[tuple[int, int]]) -> list[Call]:
+    """Like _calls, with each chunk's (key index, photo local) pairs packed into
+    one argument (see GET_SCRIPT)."""
+    calls: list[Call] = []
+    for start in range(0, len(rows), CHUNK):
+        keys: list[str] = []
+        index: dict[int, int] = {}
+        packed: list[bytes] = []
+        for shard, local in rows[start : start + CHUNK]:
+            if shard not in index:
+                keys.append(map_key(shard))
+                index[shard] = len(keys)
+            packed.append(((index[shard] << 56) | local).to_bytes(GET_RECORD_BYTES, "big"))
+        calls.append((keys, [b"".join(packed)]))
     return calls
 
 
@@ -172,7 +190,7 @@ async def aget_owner(photo_id: int) -> int | None:
 async def aget_owners(photo_ids: Sequence[int]) -> dict[int, int]:
     """Owners of `photo_ids` in one round trip; IDs without an entry are absent."""
     rows = _id_rows(photo_ids)
-    return _owners(rows, await _arun(GET_SCRIPT, _calls(rows)))
+    return _owners(rows, await _arun(GET_SCRIPT, _get_calls(rows)))
 
 
 async def aremove(photo_id: int) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
+from redis.exceptions import RedisError
+
 from backend import caching
 from backend.errors import NotFound
+from backend.photos import photo_map
 from backend.photos.cache import PHOTO_TTL, photo_key
 from backend.photos.selectors import PhotoRecord, get_photos_by_ids
 from backend.social.cache import USER_TTL, user_key
 from backend.social.selectors.accounts import UserRecord, get_users_by_ids
 from backend.social.selectors.follows import check_can_view_content, get_follow_statuses
+
+log = logging.getLogger(__name__)
 
 
 async def get_users_cached(ids: list[int]) -> dict[int, UserRecord]:
@@ -38,13 +45,27 @@ async def check_can_view_user(*, viewer_id: int | None, owner: UserRecord) -> No
     )
 
 
-async def access_photo(*, viewer_id: int | None, photo_id: int) -> PhotoRecord:
-    """The photo, if it exists (NOT_FOUND) and the viewer may see it (FORBIDDEN)."""
-    photo = (await get_photos_by_ids([photo_id])).get(photo_id)
-    if photo is None:
-        raise NotFound("no such photo")
-    owner = (await get_users_cached([photo.owner_id])).get(photo.owner_id)
+async def access_photo_owner(*, viewer_id: int | None, photo_id: int) -> int:
+    """The owner of a photo the viewer may see (FORBIDDEN otherwise), for a write
+    that changes the photo's row in its own transaction.
+
+    The owner comes from the photo map, so the row is not read here; it is read
+    only when the map has no entry (NOT_FOUND when there is no row either). A
+    photo deleted while the map still names it (the rebuild's known gap) is
+    found by the caller's transaction, whose counter update raises NOT_FOUND.
+    """
+    try:
+        owner_id = await photo_map.aget_owner(photo_id)
+    except RedisError:  # the map only saves a read: without Redis a like still works
+        log.warning("photo map lookup failed; reading the photo row", exc_info=True)
+        owner_id = None
+    if owner_id is None:
+        photo = (await get_photos_by_ids([photo_id])).get(photo_id)
+        if photo is None:
+            raise NotFound("no such photo")
+        owner_id = photo.owner_id
+    owner = (await get_users_cached([owner_id])).get(owner_id)
     if owner is None:
         raise NotFound("no such photo")
     await check_can_view_user(viewer_id=viewer_id, owner=owner)
-    return photo
+    return owner_id

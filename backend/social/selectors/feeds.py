@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend.photos import photo_map
 from backend.photos.selectors import PhotoRecord
 from backend.redisconn import async_client
 from backend.shards import routing
@@ -81,6 +82,31 @@ async def _candidates(
     return ordered[:count], len(pushed) == count or len(ordered) > count, pulled
 
 
+async def _visible(viewer_id: int, ids: list[int]) -> dict[int, PhotoRecord]:
+    """The candidates the viewer may see (own photos, or photos of accounts it
+    follows, actively), by ID; deleted photos are absent.
+
+    Owners come from the photo map first, so a photo of an account the viewer
+    does not follow is dropped before its row (or its cache entry) is read.
+    The map only narrows the read: a photo it has no entry for (map lost, not
+    yet rebuilt) is read as before and checked by its row's owner, and every
+    kept photo is loaded, so a deleted one is still skipped.
+    """
+    mapped = await photo_map.aget_owners(ids)
+    asked = set(mapped.values()) - {viewer_id}
+    statuses = await get_follow_statuses(viewer_id=viewer_id, target_ids=asked)
+
+    def shown(owner_id: int) -> bool:
+        return owner_id == viewer_id or statuses.get(owner_id) == FollowStatus.ACTIVE
+
+    wanted = [i for i in ids if i not in mapped or shown(mapped[i])]
+    found = await get_photos_cached(wanted) if wanted else {}
+    unknown = {p.owner_id for i, p in found.items() if i not in mapped} - asked - {viewer_id}
+    if unknown:
+        statuses.update(await get_follow_statuses(viewer_id=viewer_id, target_ids=unknown))
+    return {i: p for i, p in found.items() if shown(p.owner_id)}
+
+
 async def get_feed_page(*, viewer_id: int, before: int | None, limit: int) -> FeedPage:
     """The viewer's feed, newest first, older than `before` (a photo ID).
 
@@ -99,16 +125,8 @@ async def get_feed_page(*, viewer_id: int, before: int | None, limit: int) -> Fe
             more = False
             break
         cursor = ids[-1]
-        found = await get_photos_cached(ids)
-        owners = {p.owner_id for p in found.values()} - {viewer_id}
-        statuses = await get_follow_statuses(viewer_id=viewer_id, target_ids=owners)
-        for photo_id in ids:
-            photo = found.get(photo_id)
-            if photo is None:
-                continue
-            if photo.owner_id != viewer_id and statuses.get(photo.owner_id) != FollowStatus.ACTIVE:
-                continue
-            photos.append(photo)
+        visible = await _visible(viewer_id, ids)
+        photos.extend(visible[i] for i in ids if i in visible)
         if len(photos) > limit or not more:
             break
     page = photos[:limit]

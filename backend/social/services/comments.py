@@ -13,7 +13,7 @@ from backend.shards import routing
 from backend.shards.ids import shard_of
 from backend.social import effects
 from backend.social.models import Activity, ActivityKind, Comment
-from backend.social.selectors.access import access_photo
+from backend.social.selectors.access import access_photo_owner
 from backend.social.selectors.comments import CommentRecord
 from backend.validation import check_text
 
@@ -25,7 +25,7 @@ COMMENT_MAX_LENGTH = Comment._meta.get_field("text").max_length or 1000
 async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> CommentRecord:
     """Comment on a photo the viewer may see."""
     text = check_text(text, what="a comment", max_length=COMMENT_MAX_LENGTH, required=True)
-    photo = await access_photo(viewer_id=viewer_id, photo_id=photo_id)
+    owner_id = await access_photo_owner(viewer_id=viewer_id, photo_id=photo_id)
 
     async def add(
         conn: psycopg.AsyncConnection[Any], schema: str
@@ -38,11 +38,11 @@ async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> Comment
         row = await cur.fetchone()
         assert row is not None
         comment = CommentRecord.from_row(row)
-        if photo.owner_id != viewer_id:
+        if owner_id != viewer_id:
             await conn.execute(
                 f'INSERT INTO {schema}."{ACTIVITY}" '
                 "(user_id, kind, actor_id, photo_id, comment_id) VALUES (%s, %s, %s, %s, %s)",
-                [photo.owner_id, ActivityKind.COMMENT.value, viewer_id, photo_id, comment.id],
+                [owner_id, ActivityKind.COMMENT.value, viewer_id, photo_id, comment.id],
             )
         return comment, await adjust_photo_counter(
             conn, schema, photo_id, column="comment_count", delta=+1

@@ -13,7 +13,7 @@ from backend.shards import routing
 from backend.shards.ids import shard_of
 from backend.social import effects
 from backend.social.models import Activity, ActivityKind, Like
-from backend.social.selectors.access import access_photo
+from backend.social.selectors.access import access_photo_owner
 
 LIKE = Like._meta.db_table
 ACTIVITY = Activity._meta.db_table
@@ -29,7 +29,7 @@ async def _current(conn: psycopg.AsyncConnection[Any], schema: str, photo_id: in
 
 async def do_like_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
     """Like a photo (liking twice is the same as once); returns the photo as it is now."""
-    photo = await access_photo(viewer_id=viewer_id, photo_id=photo_id)
+    owner_id = await access_photo_owner(viewer_id=viewer_id, photo_id=photo_id)
 
     async def like(conn: psycopg.AsyncConnection[Any], schema: str) -> tuple[bool, PhotoRecord]:
         cur = await conn.execute(
@@ -39,11 +39,11 @@ async def do_like_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
         )
         if await cur.fetchone() is None:
             return False, await _current(conn, schema, photo_id)
-        if photo.owner_id != viewer_id:
+        if owner_id != viewer_id:
             await conn.execute(
                 f'INSERT INTO {schema}."{ACTIVITY}" (user_id, kind, actor_id, photo_id) '
                 "VALUES (%s, %s, %s, %s)",
-                [photo.owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
+                [owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
             )
         return True, await adjust_photo_counter(
             conn, schema, photo_id, column="like_count", delta=+1
@@ -57,7 +57,7 @@ async def do_like_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
 
 async def do_unlike_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
     """Take a like back (a no-op when there is none); returns the photo as it is now."""
-    photo = await access_photo(viewer_id=viewer_id, photo_id=photo_id)
+    owner_id = await access_photo_owner(viewer_id=viewer_id, photo_id=photo_id)
 
     async def unlike(conn: psycopg.AsyncConnection[Any], schema: str) -> tuple[bool, PhotoRecord]:
         cur = await conn.execute(
@@ -70,7 +70,7 @@ async def do_unlike_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
         await conn.execute(
             f'DELETE FROM {schema}."{ACTIVITY}" '
             "WHERE user_id = %s AND kind = %s AND actor_id = %s AND photo_id = %s",
-            [photo.owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
+            [owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
         )
         return True, await adjust_photo_counter(
             conn, schema, photo_id, column="like_count", delta=-1
