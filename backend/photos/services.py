@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import psycopg
 
+from backend.aftercommit import after_commit
 from backend.errors import Forbidden, NotFound
 from backend.photos import photo_map
 from backend.photos.cache import ainvalidate_photos
@@ -24,8 +24,6 @@ from backend.social import feeds
 from backend.social.cache import ainvalidate_users
 from backend.social.models import Activity, Comment, Like, Profile
 from backend.validation import check_text
-
-log = logging.getLogger(__name__)
 
 PROFILE_TABLE = Profile._meta.db_table
 
@@ -75,12 +73,12 @@ async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) ->
     if public == bool(profile["is_private"]):
         # The privacy flipped while the objects were written; the job the flip
         # queued may not have seen this photo yet.
-        await _after_commit_safely(
+        await after_commit(
             enqueue(sync_photo_visibility.message(owner_id)), "photo visibility sync"
         )
-    await _after_commit_safely(photo_map.aset_owner(photo.id, owner_id), "photo map write")
-    await _after_commit_safely(ainvalidate_users([owner_id]), "user cache invalidation")
-    await _after_commit_safely(
+    await after_commit(photo_map.aset_owner(photo.id, owner_id), "photo map write")
+    await after_commit(ainvalidate_users([owner_id]), "user cache invalidation")
+    await after_commit(
         feeds.ado_publish(photo_id=photo.id, owner_id=owner_id, follower_count=follower_count),
         "feed publish",
     )
@@ -113,10 +111,10 @@ async def do_delete_photo(*, viewer_id: int, photo_id: int) -> bool:
         return str(row["key"])
 
     key = await routing.awrite(shard_of(photo_id), delete)
-    await _after_commit_safely(adelete_objects(object_names(key)), "object delete")
-    await _after_commit_safely(photo_map.aremove(photo_id), "photo map remove")
-    await _after_commit_safely(ainvalidate_photos([photo_id]), "photo cache invalidation")
-    await _after_commit_safely(ainvalidate_users([viewer_id]), "user cache invalidation")
+    await after_commit(adelete_objects(object_names(key)), "object delete")
+    await after_commit(photo_map.aremove(photo_id), "photo map remove")
+    await after_commit(ainvalidate_photos([photo_id]), "photo cache invalidation")
+    await after_commit(ainvalidate_users([viewer_id]), "user cache invalidation")
     return True
 
 
@@ -129,15 +127,3 @@ async def _photos_public(owner_id: int) -> bool:
     if not rows:
         raise NotFound("no such user")
     return not rows[0]["is_private"] and bool(rows[0]["photos_public"])
-
-
-async def _after_commit_safely(step: Any, what: str) -> None:
-    """Run a side effect of a committed change; its failure must not undo or fail the change.
-
-    The photo map is rebuilt by `rebuild_photo_map`; stray objects are
-    harmless (unguessable, unreferenced). Both failures reach Sentry.
-    """
-    try:
-        await step
-    except Exception:
-        log.exception("%s failed after commit", what)

@@ -9,9 +9,9 @@ the change the user already made.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
+from backend.aftercommit import after_commit
 from backend.photos.cache import ainvalidate_photos
 from backend.photos.selectors import PhotoRecord
 from backend.queue import enqueue
@@ -19,18 +19,9 @@ from backend.social import feeds
 from backend.social.cache import ainvalidate_users
 from backend.social.services.edges import EdgeChange, Status, change_edge
 
-log = logging.getLogger(__name__)
-
 # A reconcile job runs this long after every edge change, to repair the one
 # half-written state a crash between two commits can leave (see edges.py).
 RECONCILE_DELAY_MS = 30_000
-
-
-async def _safely(step: Awaitable[object], what: str) -> None:
-    try:
-        await step
-    except Exception:
-        log.exception("%s failed after commit", what)
 
 
 async def guarded_edge_change(
@@ -39,7 +30,7 @@ async def guarded_edge_change(
     """change_edge, with its repair job queued before it starts."""
     from backend.social.tasks import reconcile_follow
 
-    await _safely(
+    await after_commit(
         enqueue(reconcile_follow.message(follower_id, target_id), delay=RECONCILE_DELAY_MS),
         "queueing the follow reconcile job",
     )
@@ -50,7 +41,7 @@ async def after_edge_change(change: EdgeChange, *, push: bool = True) -> None:
     """`push`: tell the target (a new follower, a new request); off for approvals."""
     from backend.notifications.services import PushKind, ado_notify
 
-    await _safely(
+    await after_commit(
         ainvalidate_users([change.follower_id, change.target_id]), "user cache invalidation"
     )
     if not push:
@@ -62,17 +53,17 @@ async def after_edge_change(change: EdgeChange, *, push: bool = True) -> None:
     else:
         kind = None
     if kind is not None:
-        await _safely(
+        await after_commit(
             ado_notify(kind=kind, recipient_id=change.target_id, actor_id=change.follower_id),
             "push notification",
         )
-    await _safely(feeds.aon_follow_changed(change), "feed backfill")
+    await after_commit(feeds.aon_follow_changed(change), "feed backfill")
 
 
 async def after_like(photo: PhotoRecord, *, actor_id: int, liked: bool) -> None:
     from backend.notifications.services import PushKind, ado_cancel_notification, ado_notify
 
-    await _safely(ainvalidate_photos([photo.id]), "photo cache invalidation")
+    await after_commit(ainvalidate_photos([photo.id]), "photo cache invalidation")
     if photo.owner_id == actor_id:
         return
     if liked:
@@ -83,15 +74,15 @@ async def after_like(photo: PhotoRecord, *, actor_id: int, liked: bool) -> None:
         push = ado_cancel_notification(
             kind=PushKind.LIKE, recipient_id=photo.owner_id, actor_id=actor_id, photo_id=photo.id
         )
-    await _safely(push, "push notification")
+    await after_commit(push, "push notification")
 
 
 async def after_comment(photo: PhotoRecord, *, actor_id: int, added: bool) -> None:
     from backend.notifications.services import PushKind, ado_notify
 
-    await _safely(ainvalidate_photos([photo.id]), "photo cache invalidation")
+    await after_commit(ainvalidate_photos([photo.id]), "photo cache invalidation")
     if added and photo.owner_id != actor_id:
-        await _safely(
+        await after_commit(
             ado_notify(
                 kind=PushKind.COMMENT,
                 recipient_id=photo.owner_id,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable
 from typing import Any
 
 import psycopg
 
+from backend.aftercommit import after_commit
 from backend.errors import NotFound
 from backend.photos.tasks import sync_photo_visibility
 from backend.queue import enqueue
@@ -21,8 +20,6 @@ FULL_NAME_MAX = Profile._meta.get_field("full_name").max_length or 64
 BIO_MAX = Profile._meta.get_field("bio").max_length or 300
 # The guard job re-checks the objects' ACLs this long after a privacy change.
 VISIBILITY_GUARD_DELAY_MS = 30_000
-
-log = logging.getLogger(__name__)
 
 
 async def do_update_profile(
@@ -48,7 +45,7 @@ async def do_update_profile(
     if is_private is not None and await _is_private(viewer_id) != is_private:
         # Should the change commit and the process die before the job is
         # queued below, this one brings the objects in line all the same.
-        await _safely(
+        await after_commit(
             enqueue(sync_photo_visibility.message(viewer_id), delay=VISIBILITY_GUARD_DELAY_MS),
             "queueing the photo visibility guard",
         )
@@ -72,7 +69,7 @@ async def do_update_profile(
     flipped = await routing.awrite(shard_of(viewer_id), update)
     await ainvalidate_users([viewer_id])
     if flipped:
-        await _safely(
+        await after_commit(
             enqueue(sync_photo_visibility.message(viewer_id)), "queueing the photo visibility sync"
         )
 
@@ -84,10 +81,3 @@ async def _is_private(user_id: int) -> bool | None:
         [user_id],
     )
     return bool(rows[0]["is_private"]) if rows else None
-
-
-async def _safely(step: Awaitable[object], what: str) -> None:
-    try:
-        await step
-    except Exception:
-        log.exception("%s failed", what)
