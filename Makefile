@@ -13,7 +13,7 @@ status:
 test:  ## the whole suite against a fresh throw-away stack
 	@scripts/test.sh
 
-lint:  ## ruff + mypy through pre-commit
+lint:  ## ruff, import-linter and mypy through pre-commit
 	@scripts/lint.sh
 
 bench:  ## benchmarks (JSON) against a throw-away stack
