@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make lint`: ruff and mypy through pre-commit (hooks run from .venv, no network).
+# `make lint`: ruff, import-linter and mypy through pre-commit (hooks run from .venv, no network).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_venv
