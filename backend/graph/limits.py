@@ -264,47 +264,36 @@ class RequestLimits(SchemaExtension):
             self.cost = query_cost(
                 ctx.schema._schema, ctx.graphql_document, operation, ctx.variables
             )
-            error = await self._refusal(operation, self.cost)
-            if error is not None:
-                ctx.result = ExecutionResult(data=None, errors=[refusal(error)])
+            try:
+                await self._check(operation, self.cost)
+            except (QueryTooComplex, RateLimited) as exc:
+                ctx.result = ExecutionResult(data=None, errors=[refusal(exc)])
         yield
 
-    async def _refusal(self, operation: OperationDefinitionNode, cost: int) -> Exception | None:
+    async def _check(self, operation: OperationDefinitionNode, cost: int) -> None:
         maximum = settings.GRAPHQL_MAX_COST
         if cost > maximum:
-            return QueryTooComplex(
+            raise QueryTooComplex(
                 f"the query costs {cost}; at most {maximum} (lower `first` or ask for less)",
                 cost={"requested": cost, "maximum": maximum},
             )
         context = self.execution_context.context
         viewer_id = getattr(context, "viewer_id", None)
         client_ip = getattr(context, "client_ip", None) or "unknown"
-        limits = settings.RATE_LIMITS
         if viewer_id is not None:
-            takes = [ratelimit.Take(_limit("cost", limits), f"user:{viewer_id}", cost)]
+            takes = [ratelimit.Take(limit("cost"), f"user:{viewer_id}", cost)]
             if operation.operation == OperationType.MUTATION:
                 writes = len(operation.selection_set.selections)
-                takes.append(ratelimit.Take(_limit("writes", limits), f"user:{viewer_id}", writes))
+                takes.append(ratelimit.Take(limit("writes"), f"user:{viewer_id}", writes))
         else:
-            takes = [ratelimit.Take(_limit("cost_anonymous", limits), f"ip:{client_ip}", cost)]
+            takes = [ratelimit.Take(limit("cost_anonymous"), f"ip:{client_ip}", cost)]
         # A request that costs nothing takes nothing: no round trip for it.
-        takes = [t for t in takes if t.cost > 0]
-        refused = await ratelimit.take(*takes) if takes else None
-        if refused is None:
-            return None
-        return RateLimited(
-            f"too many requests ({refused.limit}); try again in {refused.retry_after} s",
-            retry_after=refused.retry_after,
-        )
+        await check_rate(*(t for t in takes if t.cost > 0))
 
     def get_results(self) -> dict[str, Any]:
         if self.cost is None:
             return {}
         return {"cost": {"requested": self.cost, "maximum": settings.GRAPHQL_MAX_COST}}
-
-
-def _limit(name: str, limits: dict[str, str]) -> ratelimit.Limit:
-    return _parsed(name, limits[name])
 
 
 @functools.lru_cache(maxsize=64)
@@ -313,20 +302,20 @@ def _parsed(name: str, spec: str) -> ratelimit.Limit:
 
 
 async def check_rate(*takes: ratelimit.Take) -> None:
-    """Raise RATE_LIMITED unless every bucket allows it (for resolvers: logIn, …)."""
-    refused = await ratelimit.take(*takes)
+    """Raise RATE_LIMITED unless every bucket allows it (no call for no buckets)."""
+    refused = await ratelimit.take(*takes) if takes else None
     if refused is not None:
         raise RateLimited(
-            f"too many attempts ({refused.limit}); try again in {refused.retry_after} s",
+            f"too many requests ({refused.limit}); try again in {refused.retry_after} s",
             retry_after=refused.retry_after,
         )
 
 
 def limit(name: str) -> ratelimit.Limit:
     """The configured limit `name` (settings.RATE_LIMITS)."""
-    return _limit(name, settings.RATE_LIMITS)
+    return _parsed(name, settings.RATE_LIMITS[name])
 
 
 # A malformed limit fails at startup, not on the first request that needs it.
 for _name in settings.RATE_LIMIT_NAMES:
-    _limit(_name, settings.RATE_LIMITS)
+    limit(_name)

@@ -16,16 +16,14 @@ from backend.errors import InvalidInput, NotAuthenticated
 from backend.runtime import in_thread
 from backend.shards import db, routing, topology
 from backend.shards.ids import shard_of
-from backend.social.models import Account, AuthToken, Profile
+from backend.social.models import Profile
 from backend.social.selectors import (
     AccountRecord,
     get_account_by_username,
     token_hash,
     token_ttl,
 )
-
-ACCOUNT = Account._meta.db_table
-TOKEN = AuthToken._meta.db_table
+from backend.social.selectors.accounts import ACCOUNT, TOKEN
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 PASSWORD_MAX_LENGTH = 128
