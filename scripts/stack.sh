@@ -21,6 +21,7 @@
 #                                                       back when its /readyz answers 200
 #   scripts/stack.sh [--profile P] instance-in N       nginx sends to it again
 #   scripts/stack.sh [--profile P] worker-restart      Dramatiq finishes or requeues, restarts
+#   scripts/stack.sh [--profile P] install             the virtualenv's packages, when changed
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/profile.sh"
@@ -415,6 +416,7 @@ case "$CMD" in
         start_servers
         ;;
     migrate) cd "$ROOT"; migrate ;;
+    install) ensure_venv ;;
     app) start_app ;;
     instance-out|instance-in|instance-restart)
         [ $# -ge 2 ] && [ "$2" -ge 1 ] 2>/dev/null && [ "$2" -le "$APP_INSTANCES" ] \
