@@ -47,7 +47,10 @@ def _reads(username: str, photo_ids: list[str]) -> list[str]:
     """GET reads touching the directory and the shards."""
     return [
         read_path(f'{{ user(username: "{username}") {{ id photoCount followerCount }} }}'),
-        *(read_path(f'{{ photo(id: "{p}") {{ id likeCount owner {{ id }} }} }}') for p in photo_ids),
+        *(
+            read_path(f'{{ photo(id: "{p}") {{ id likeCount owner {{ id }} }} }}')
+            for p in photo_ids
+        ),
     ]
 
 
@@ -152,7 +155,9 @@ async def test_an_instance_killed_by_pid_loses_no_read_and_returns_on_its_own(
     wait_for(lambda: access_log()[-1][0] >= back_at, 5, "the access log")
     log = [r for r in access_log() if r[0] >= killed_at - 1]
     failed_on_victim = [
-        r for r in log if any(
+        r
+        for r in log
+        if any(
             a.endswith(":" + port) and s in {"502", "504", "-"}
             for a, s in zip(r[2].split(", "), r[3].split(", "), strict=False)
         )
@@ -197,8 +202,14 @@ async def test_a_rolling_deploy_under_load_fails_no_request_and_keeps_every_like
     await asyncio.sleep(3)
     deploy = await asyncio.to_thread(
         subprocess.run,
-        [str(ROOT / ".venv/bin/fab"), "-r", str(ROOT / "deploy"), "deploy", "--profile",
-         os.environ["STACK_PROFILE"]],
+        [
+            str(ROOT / ".venv/bin/fab"),
+            "-r",
+            str(ROOT / "deploy"),
+            "deploy",
+            "--profile",
+            os.environ["STACK_PROFILE"],
+        ],
         capture_output=True,
         text=True,
         timeout=240,
@@ -206,8 +217,10 @@ async def test_a_rolling_deploy_under_load_fails_no_request_and_keeps_every_like
     assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
     assert proc.poll() is None, "the deploy outlasted the load: lengthen the load"
     result = await asyncio.to_thread(finish, proc, out)
-    print(f"rolling deploy: {result.requests} requests, {result.failed} failed, "
-          f"{len(result.acked)} likes acknowledged, sockets {result.socket_errors}")
+    print(
+        f"rolling deploy: {result.requests} requests, {result.failed} failed, "
+        f"{len(result.acked)} likes acknowledged, sockets {result.socket_errors}"
+    )
     # Every instance and the workers run new processes.
     for i, pid in masters.items():
         assert child_pid(f"app{i}") != pid, f"app{i} was not restarted"

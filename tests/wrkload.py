@@ -95,8 +95,11 @@ class Result:
 
     @property
     def all_ok(self) -> bool:
-        return self.requests > 0 and not self.failed and not self.non2xx and not any(
-            self.socket_errors.values()
+        return (
+            self.requests > 0
+            and not self.failed
+            and not self.non2xx
+            and not any(self.socket_errors.values())
         )
 
 

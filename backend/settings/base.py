@@ -58,7 +58,9 @@ LOGICAL_SHARDS = env_int("LOGICAL_SHARDS")
 # The same servers without PgBouncer, for what needs a session of its own:
 # migrations (SET search_path per schema), shard moves (a long transaction
 # with LOCK and COPY), LISTEN (docs/decisions/0021-pgbouncer.md).
-SHARD_DIRECT_SERVERS = shard_servers(env("SHARD_DIRECT_DATABASE_URLS") or env("SHARD_DATABASE_URLS"))
+SHARD_DIRECT_SERVERS = shard_servers(
+    env("SHARD_DIRECT_DATABASE_URLS") or env("SHARD_DATABASE_URLS")
+)
 if set(SHARD_DIRECT_SERVERS) != set(SHARD_SERVERS):
     raise ValueError("SHARD_DIRECT_DATABASE_URLS must name the servers of SHARD_DATABASE_URLS")
 DB_NESTED_POOL_SUFFIX = env("DB_NESTED_POOL_SUFFIX")
