@@ -29,8 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import emit, log  # noqa: E402
-from benchmarks.cpu_per_request import app_cpu, ensure_wrk, lua_script, run_wrk  # noqa: E402
+from benchmarks.common import emit, log
+from benchmarks.cpu_per_request import app_cpu, ensure_wrk, lua_script, run_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,9 +76,7 @@ def measure(wrk: str, script: Path, url: str, seconds: int) -> dict[str, Any]:
         "requests": run["requests"],
         "latency_ms": {"p50": run["p50_us"] / 1000, "p99": run["p99_us"] / 1000},
         "app_cpu_ms_per_request": round((app_after - app_before) * 1000 / run["requests"], 4),
-        "nginx_cpu_ms_per_request": round(
-            (nginx_after - nginx_before) * 1000 / run["requests"], 4
-        ),
+        "nginx_cpu_ms_per_request": round((nginx_after - nginx_before) * 1000 / run["requests"], 4),
         "wall_s": round(wall, 1),
     }
 

@@ -24,6 +24,7 @@ from backend.shards import db
 from tests.frontier import (
     access_log,
     child_pid,
+    cmdline,
     descendants,
     instance_port,
     instances,
@@ -54,7 +55,7 @@ async def test_at_least_two_gunicorn_masters_serve_behind_nginx(
     masters = {child_pid(f"app{i}") for i in range(1, instances() + 1)}
     assert len(masters) == instances() and all(running(p) for p in masters)
     for pid in masters:
-        assert "gunicorn" in Path(f"/proc/{pid}/cmdline").read_text()
+        assert "gunicorn" in cmdline(pid)
     ports = {str(instance_port(i)) for i in range(1, instances() + 1)}
     marker = f"/healthz?spread={uuid.uuid4().hex}"
     for _ in range(40):
