@@ -129,7 +129,9 @@ start_pgbouncer() {
     local name=$1 pg_port=$2 port=$3 db=$4 dir conf users
     dir="$(pg_root)"
     conf="$dir/pgbouncer-$name.ini"
-    users="$dir/pgbouncer-users.txt"
+    # One users file each: a PgBouncer reads its file when it starts, which
+    # may be while the next one is being set up.
+    users="$dir/pgbouncer-$name-users.txt"
     printf '"photoshare" ""\n' > "$users"
     render "$ROOT/deploy/pgbouncer.ini.template" "$conf" DB="$db" PG_PORT="$pg_port" \
         PORT="$port" AUTH_FILE="$users" POOL_SIZE="$PGBOUNCER_POOL_SIZE" \
