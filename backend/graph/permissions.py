@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from backend.accounts.selectors import UserRecord
 from backend.graph.context import Info
-from backend.social.selectors import UserRecord
 from backend.social.selectors.follows import check_can_view_content
 
 

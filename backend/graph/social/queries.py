@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
+from backend.accounts.selectors import get_account_by_username
 from backend.errors import InvalidInput
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
 from backend.graph.pagination import Connection
 from backend.graph.social.loaders import UserByIdLoader
 from backend.graph.social.types import User, user_edges
-from backend.social.selectors import get_account_by_username
 
 
 @strawberry.type

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from backend.accounts.selectors import SessionRecord, UserRecord, get_sessions
 from backend.graph.context import Info
 from backend.graph.pagination import (
     Connection,
@@ -19,7 +20,6 @@ from backend.graph.pagination import (
 )
 from backend.graph.permissions import check_can_view
 from backend.social.models import FollowStatus
-from backend.social.selectors import SessionRecord, UserRecord, get_sessions
 from backend.social.selectors.comments import CommentRecord
 from backend.social.selectors.follows import Direction, get_edges
 

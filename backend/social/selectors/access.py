@@ -6,29 +6,13 @@ import logging
 
 from redis.exceptions import RedisError
 
-from backend import caching
+from backend.accounts.selectors import UserRecord, get_users_cached
 from backend.errors import NotFound
 from backend.photos import photo_map
-from backend.photos.cache import PHOTO_TTL, photo_key
-from backend.photos.selectors import PhotoRecord, get_photos_by_ids
-from backend.social.cache import USER_TTL, user_key
-from backend.social.selectors.accounts import UserRecord, get_users_by_ids
+from backend.photos.selectors import get_photos_by_ids
 from backend.social.selectors.follows import check_can_view_content, get_follow_statuses
 
 log = logging.getLogger(__name__)
-
-
-async def get_users_cached(ids: list[int]) -> dict[int, UserRecord]:
-    """Users by ID through Memcached (one get_many, then the shards for misses)."""
-
-    async def load(missing: list[int]) -> dict[int, UserRecord]:
-        return {u.id: u for u in await get_users_by_ids(missing) if u is not None}
-
-    return await caching.aget_through(ids, key=user_key, load=load, ttl=USER_TTL)
-
-
-async def get_photos_cached(ids: list[int]) -> dict[int, PhotoRecord]:
-    return await caching.aget_through(ids, key=photo_key, load=get_photos_by_ids, ttl=PHOTO_TTL)
 
 
 async def check_can_view_user(*, viewer_id: int | None, owner: UserRecord) -> None:

@@ -9,10 +9,7 @@ from typing import Literal
 from backend.errors import Forbidden
 from backend.shards import routing
 from backend.shards.ids import MAX_ID, shard_of
-from backend.social.models import Follower, Following, FollowStatus
-
-FOLLOWING = Following._meta.db_table
-FOLLOWER = Follower._meta.db_table
+from backend.social.models import FOLLOWER, FOLLOWING, FollowStatus
 
 Direction = Literal["followers", "following", "requests"]
 
@@ -53,6 +50,17 @@ async def get_edges(
         [user_id, status.value, before if before is not None else MAX_ID, limit],
     )
     return [EdgeRecord(id=int(r["id"]), user_id=int(r["other"])) for r in rows]
+
+
+async def get_active_followers_among(*, user_id: int, among: Iterable[int]) -> set[int]:
+    """Those of `among` who actively follow `user_id` (one statement, on its shard)."""
+    rows = await routing.aquery(
+        shard_of(user_id),
+        f'SELECT follower_id FROM {{schema}}."{FOLLOWER}" '
+        "WHERE user_id = %s AND status = %s AND follower_id = ANY(%s)",
+        [user_id, FollowStatus.ACTIVE.value, list(among)],
+    )
+    return {int(r["follower_id"]) for r in rows}
 
 
 def can_view_content(
