@@ -24,10 +24,10 @@ import httpx
 import pytest
 from django.conf import settings
 
+from backend import runtime
 from backend.feeds import feedstore
 from backend.photos import photo_map
 from backend.queue import broker
-from backend.redisconn import async_client
 from backend.shards import db, moves, outbox, routing, topology
 from backend.shards.ids import shard_of
 from tests import imagegen
@@ -78,7 +78,7 @@ async def _events(kind: str, **where: Any) -> int:
 
 async def _queued(actor: str, photo_id: int) -> int:
     """Messages of `actor` about `photo_id` on the queue."""
-    raw = await async_client().hvals(f"{broker.namespace}:{QUEUE}.msgs")  # type: ignore[misc]
+    raw = await runtime.redis().hvals(f"{broker.namespace}:{QUEUE}.msgs")  # type: ignore[misc]
     return sum(
         1
         for m in map(json.loads, raw)
@@ -110,7 +110,7 @@ async def _author_and_follower(client: httpx.AsyncClient, unique: str) -> tuple[
 
 
 async def _feed_count(user: dict, photo_id: int) -> int:
-    members = await async_client().zrange(feedstore.feed_key(int(user["user"]["id"])), 0, -1)
+    members = await runtime.redis().zrange(feedstore.feed_key(int(user["user"]["id"])), 0, -1)
     return feedstore.photo_ids(members).count(photo_id)
 
 
