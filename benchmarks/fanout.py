@@ -2,9 +2,9 @@
 
 Followers are generated straight into the owner's shard with COPY (not
 through the API) and each gets an existing feed in Redis (an active user).
-The photo row is inserted directly and published with the same call the
-upload mutation makes (`feeds.ado_publish`); the stack's real Dramatiq worker
-then pages the followers and runs the delivery chunks. The clock stops when
+The photo row is inserted directly and its fan-out job queued, as the feeds'
+consumer of PHOTO_POSTED does for an account this size; the stack's real
+Dramatiq worker then pages the followers and runs the delivery chunks. The clock stops when
 every follower's feed holds the photo (a sample is polled while it runs; all
 1M are checked at the end).
 
@@ -31,10 +31,11 @@ setup_django()
 
 from django.conf import settings  # noqa: E402
 
+from backend.feeds import feedstore  # noqa: E402
+from backend.feeds.tasks import fan_out_photo  # noqa: E402
+from backend.queue import enqueue  # noqa: E402
 from backend.shards import db, routing, topology  # noqa: E402
 from backend.shards.ids import encode_id, schema_name, shard_of  # noqa: E402
-from backend.social import feedstore  # noqa: E402
-from backend.social.feeds import ado_publish  # noqa: E402
 
 TARGET = 100_000
 call = OnOneLoop()
@@ -149,7 +150,8 @@ def main() -> None:
     sample = [*random.sample(followers, min(200, len(followers))), followers[-1]]
     log("fanout: publishing (the stack's Dramatiq worker delivers)")
     started = time.perf_counter()
-    call(ado_publish(photo_id=photo_id, owner_id=owner_id, follower_count=args.followers))
+    # The fan-out job PHOTO_POSTED's feed consumer queues for an account this size.
+    call(enqueue(fan_out_photo.message(photo_id, owner_id)))
     while not all(has_photo(sample, member)):
         time.sleep(0.05)
         if time.perf_counter() - started > 600:

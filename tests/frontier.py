@@ -72,8 +72,9 @@ def pgbouncer_ports() -> list[int]:
 SS_LINE = re.compile(r"\S+:(\d+)\s+\S+:(\d+)\s+users:\(\((.*)\)\)")
 
 
-def tcp_clients(port: int) -> list[tuple[str, int]]:
-    """(process name, pid) of every established connection to 127.0.0.1:`port`."""
+def tcp_clients(port: int) -> list[tuple[str, int, int]]:
+    """(process name, pid, local port) of every established connection to
+    127.0.0.1:`port`."""
     out = subprocess.run(
         ["ss", "-Htnp", "state", "established", f"( dport = :{port} )"],
         capture_output=True,
@@ -86,7 +87,7 @@ def tcp_clients(port: int) -> list[tuple[str, int]]:
         if m and int(m[2]) == port:
             for proc in m[3].split("),("):
                 name, pid = re.match(r'"([^"]+)",pid=(\d+)', proc).groups()  # type: ignore[union-attr]
-                clients.append((name, int(pid)))
+                clients.append((name, int(pid), int(m[1])))
     return clients
 
 

@@ -163,22 +163,38 @@ async def test_static_files_are_the_apps_through_nginx(edge: httpx.AsyncClient) 
     assert response.headers["server"] == "nginx"
 
 
+def _listen_sessions(server: str) -> set[int]:
+    """Client ports of the backends of `server` that hold a LISTEN (the outbox relay's)."""
+    name = db.DIRECTORY if server == "directory" else server
+    with psycopg.connect(db.direct_conninfo(name), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT client_port FROM pg_stat_activity WHERE query LIKE 'LISTEN %'"
+        ).fetchall()
+    return {int(r[0]) for r in rows if r[0] is not None}
+
+
 async def test_the_app_reaches_postgresql_only_through_pgbouncer(
     edge: httpx.AsyncClient, unique: str
 ) -> None:
+    """The instances connect to PostgreSQL only through PgBouncer; the workers
+    too, but for the outbox relay's LISTEN sessions, which need their own."""
     user = await sign_up(edge, f"pgb_{unique}")
     body = await gql(edge, VIEWER, token=user["token"])
     assert body["data"]["viewer"]["username"] == f"pgb_{unique}"
-    app = set()
-    for name in [f"app{i}" for i in range(1, instances() + 1)] + ["worker"]:
-        app |= descendants(child_pid(name))
+    web = set()
+    for i in range(1, instances() + 1):
+        web |= descendants(child_pid(f"app{i}"))
+    workers = descendants(child_pid("worker"))
     for server, port in pg_ports().items():
         clients = tcp_clients(port)
-        direct = [(n, p) for n, p in clients if p in app]
-        assert direct == [], f"{server}: app processes connected directly: {direct}"
-        assert any(n == "pgbouncer" for n, _ in clients), f"{server}: no PgBouncer connection"
-    through = {p for port in pgbouncer_ports() for _, p in tcp_clients(port)}
-    assert through & app, "the app processes hold no PgBouncer connection"
+        direct = [c for c in clients if c[1] in web]
+        assert direct == [], f"{server}: app instances connected directly: {direct}"
+        listening = _listen_sessions(server)
+        from_workers = [c for c in clients if c[1] in workers and c[2] not in listening]
+        assert from_workers == [], f"{server}: workers connected directly: {from_workers}"
+        assert any(c[0] == "pgbouncer" for c in clients), f"{server}: no PgBouncer connection"
+    through = {c[1] for port in pgbouncer_ports() for c in tcp_clients(port)}
+    assert through & web and through & workers, "instances and workers hold PgBouncer connections"
 
 
 def _pgbouncer_show(port: int, what: str) -> list[dict[str, object]]:
