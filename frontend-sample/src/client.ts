@@ -52,11 +52,17 @@ function fetchWithProgress(input: RequestInfo | URL, init?: UploadProgressInit):
  * Screens keep what they show in their own state instead.
  */
 export function makeClient(token: string | null): Client {
+  // The token goes on in fetch itself: an operation's own fetchOptions (the
+  // upload's progress callback) replace the client's, headers included.
+  const authorizedFetch = (input: RequestInfo | URL, init?: UploadProgressInit) => {
+    const headers = new Headers(init?.headers);
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    return fetchWithProgress(input, { ...init, headers });
+  };
   return new Client({
     url: "/graphql",
     exchanges: [fetchExchange],
     requestPolicy: "network-only",
-    fetch: fetchWithProgress as typeof fetch,
-    fetchOptions: () => (token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    fetch: authorizedFetch as typeof fetch,
   });
 }
