@@ -52,7 +52,10 @@ def app_csp() -> bytes:
     photo_origins = sorted(
         {
             o
-            for o in (_origin(settings.CDN_BASE_URL), _origin(settings.S3_PUBLIC_ENDPOINT_URL or ""))
+            for o in (
+                _origin(settings.CDN_BASE_URL),
+                _origin(settings.S3_PUBLIC_ENDPOINT_URL or ""),
+            )
             if o
         }
     )

@@ -33,11 +33,16 @@ def static_files(directory: Path, prefix: str, csp: bytes, *, html: bool) -> ASG
     files = StaticFiles(directory=directory, html=html, check_dir=False)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if not directory.is_dir():
-            headers = [(b"content-type", b"text/plain; charset=utf-8")]
-            await send({"type": "http.response.start", "status": 404, "headers": headers})
-            await send({"type": "http.response.body", "body": NOT_BUILT})
-            return
+        if not files.config_checked:
+            # StaticFiles' own check (off the loop), until the folder exists.
+            try:
+                await files.check_config()
+                files.config_checked = True
+            except RuntimeError:
+                headers = [(b"content-type", b"text/plain; charset=utf-8")]
+                await send({"type": "http.response.start", "status": 404, "headers": headers})
+                await send({"type": "http.response.body", "body": NOT_BUILT})
+                return
         immutable = scope["path"].startswith(f"{prefix}/assets/")
 
         async def send_with_headers(message: Mapping[str, Any]) -> None:
@@ -49,7 +54,8 @@ def static_files(directory: Path, prefix: str, csp: bytes, *, html: bool) -> ASG
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
-        await files({**scope, "root_path": prefix}, receive, send_with_headers)
+        # (Starlette types receive as returning a MutableMapping; ours is read-only.)
+        await files({**scope, "root_path": prefix}, receive, send_with_headers)  # type: ignore[arg-type]
 
     return app
 

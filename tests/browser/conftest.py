@@ -36,6 +36,7 @@ from backend.graph.persisted import document_hash, trusted_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FOUND = Path(CHROMIUM).exists()
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
 OPERATIONS_FIELD = re.compile(rb'name="operations"\r\n\r\n(.*?)\r\n--', re.S)
 
@@ -52,7 +53,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 async def chromium() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM_FOUND:
         pytest.fail(f"Chromium not found at {CHROMIUM}: scripts/test.sh installs Debian's chromium")
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
@@ -152,6 +153,7 @@ async def new_page(chromium: Browser, live_url: str) -> AsyncIterator[NewPage]:
         await context.route("**/*", only_loopback)
         page.on("console", on_console)
         page.on("pageerror", lambda exc: guard.problems.append(f"page error: {exc}"))
+
         def on_failed(request: Request) -> None:
             # A load the page itself cancelled (an image of a screen left
             # before it arrived) is not a failure; anything else is.

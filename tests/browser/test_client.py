@@ -111,12 +111,16 @@ async def test_two_users_post_follow_like_comment_and_see_activity(
     card = b.locator(f"article[data-photo-id='{photo_id}']")
     await until(b, lambda: card.is_visible())
     await expect(card).to_contain_text("first light")
-    await until(b, lambda: image_loaded(b, f"article[data-photo-id='{photo_id}'] img"), reload=False)
+    await until(
+        b, lambda: image_loaded(b, f"article[data-photo-id='{photo_id}'] img"), reload=False
+    )
     await screens.shot(b, "feed")
 
     # Like from the feed; comment twice on the photo's page and delete one.
     await card.get_by_role("button", name="Like").click()
-    await expect(card.get_by_role("button", name="Unlike")).to_have_attribute("aria-pressed", "true")
+    await expect(card.get_by_role("button", name="Unlike")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     await expect(card.get_by_test_id("like-count")).to_contain_text("1")
     await card.get_by_role("link", name="0 comments").click()
     await expect(b.get_by_role("heading", name=f"Photo by {ann}")).to_be_visible()
@@ -229,7 +233,9 @@ async def test_feed_infinite_scroll_three_pages_without_duplicates(
     feed_requests: list[str] = []
     page.on(
         "request",
-        lambda r: feed_requests.append(r.url) if '"operationName":"Feed"' in (r.post_data or "") else None,
+        lambda r: (
+            feed_requests.append(r.url) if '"operationName":"Feed"' in (r.post_data or "") else None
+        ),
     )
     await page.goto("/app/")
     cards = page.locator("ol.feed article[data-photo-id]")
