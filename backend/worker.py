@@ -1,20 +1,51 @@
 """Dramatiq entry point: `dramatiq backend.worker`.
 
 Sets Django up, configures the Redis broker and imports every domain's
-tasks module so their actors are registered.
+tasks module so their actors (and the event consumers among them) are
+registered. Every worker process also runs the outbox relay on its event
+loop (backend/shards/outbox.py): a process that consumes events also makes
+sure they are sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+from concurrent.futures import Future
+from typing import Any
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
 django.setup()
 
+import dramatiq  # noqa: E402
+from dramatiq.asyncio import get_event_loop_thread  # noqa: E402
+
+import backend.feeds.tasks  # noqa: E402
 import backend.notifications.tasks  # noqa: E402
 import backend.photos.tasks  # noqa: E402
-import backend.queue  # noqa: E402  (sets the broker)
 import backend.social.tasks  # noqa: E402
 import backend.tasks  # noqa: E402,F401  (registers the actors)
+from backend.queue import broker  # noqa: E402
+from backend.shards import outbox  # noqa: E402
+
+
+class OutboxRelay(dramatiq.Middleware):
+    """Runs `outbox.relay_forever` on the worker's loop for the worker's life."""
+
+    def __init__(self) -> None:
+        self.future: Future[None] | None = None
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        thread = get_event_loop_thread()
+        assert thread is not None, "the RuntimeLoop middleware starts the loop first"
+        self.future = asyncio.run_coroutine_threadsafe(outbox.relay_forever(), thread.loop)
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        if self.future is not None:
+            self.future.cancel()
+
+
+if os.environ.get("OUTBOX_RELAY", "on") != "off":
+    broker.add_middleware(OutboxRelay())

@@ -82,7 +82,7 @@ async def make_users(n: int, prefix: str) -> list[tuple[int, str]]:
     import asyncio
     import uuid
 
-    from backend.social.services import do_sign_up
+    from backend.accounts.services import do_sign_up
 
     tag = uuid.uuid4().hex[:6]
     out: list[tuple[int, str]] = []

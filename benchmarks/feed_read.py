@@ -21,7 +21,7 @@ setup_django()
 
 from backend.shards import routing  # noqa: E402
 from backend.shards.ids import shard_of  # noqa: E402
-from backend.social.services import do_follow  # noqa: E402
+from backend.social.services.follows import do_follow  # noqa: E402
 
 TARGET_RATIO = 0.4
 FEED = """

@@ -29,7 +29,7 @@ from backend.asgi import application  # noqa: E402
 from backend.shards import routing  # noqa: E402
 from backend.shards.ids import shard_of  # noqa: E402
 from backend.shards.stats import count_statements  # noqa: E402
-from backend.social.services import do_follow  # noqa: E402
+from backend.social.services.follows import do_follow  # noqa: E402
 
 FIELDS = """id likeCount viewerHasLiked commentCount owner { id username }
   comments(first: 3) { edges { node { id text author { id username } } } }"""

@@ -1,4 +1,4 @@
-"""Waiting for the stack's Dramatiq worker instead of sleeping."""
+"""Waiting for the stack's outbox relay and Dramatiq worker instead of sleeping."""
 
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ import asyncio
 import json
 import time
 
+import backend.worker  # noqa: F401  (registers every actor and event consumer)
+from backend import events
 from backend.queue import broker
 from backend.redisconn import async_client
+from backend.shards import db, outbox
 
 QUEUE = "default"
+
+
+def consumer_names() -> set[str]:
+    """Every actor that consumes an event (they queue the others' messages)."""
+    return {actor.actor_name for kind in events.kinds() for actor in events.consumers(kind)}
 
 
 async def pending(actors: set[str]) -> int:
@@ -24,14 +32,20 @@ async def pending(actors: set[str]) -> int:
     return count
 
 
-async def drain(*actors: str, within: float = 30.0) -> None:
-    """Wait until no message of these actors is left, retries included.
+async def unrelayed() -> int:
+    """Events in the shard servers' outboxes that the relay has not sent yet."""
+    return sum([await outbox.pending(server) for server in db.servers()])
 
-    Other tests' messages of the same actors count too (the queue is shared),
-    so this may wait a little longer than needed, never shorter.
+
+async def drain(*actors: str, within: float = 30.0) -> None:
+    """Wait until every event is relayed and no message of these actors (or of
+    the event consumers, which queue them) is left, retries included.
+
+    Other tests' events and messages count too (the outbox and queue are
+    shared), so this may wait a little longer than needed, never shorter.
     """
-    wanted = set(actors)
+    wanted = set(actors) | consumer_names()
     deadline = time.monotonic() + within
-    while await pending(wanted):
-        assert time.monotonic() < deadline, f"messages of {sorted(wanted)} still pending"
+    while await unrelayed() or await pending(wanted):
+        assert time.monotonic() < deadline, f"events or messages of {sorted(wanted)} still pending"
         await asyncio.sleep(0.05)

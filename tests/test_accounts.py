@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from django.contrib.auth.hashers import identify_hasher
 
+from backend.accounts.models import Account, AuthToken
+from backend.accounts.selectors import token_hash
 from backend.shards.ids import shard_of
-from backend.social.models import Account, AuthToken
-from backend.social.selectors import token_hash
 from tests.graphql import LOG_IN, SIGN_UP, VIEWER, error_codes, gql, sign_up
 
 
@@ -27,8 +27,8 @@ async def test_sign_up_returns_token_and_user(client, unique):
 async def test_user_id_names_a_logical_shard_holding_the_profile(client, unique):
     payload = await sign_up(client, f"sh_{unique}")
     user_id = int(payload["user"]["id"])
+    from backend.accounts.models import Profile
     from backend.shards import routing
-    from backend.social.models import Profile
 
     rows = await routing.aquery(
         shard_of(user_id),

@@ -17,9 +17,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from backend import runtime
+from backend.accounts.models import Profile
 from backend.shards import db, routing, topology
 from backend.shards.ids import schema_name, shard_of
-from backend.social.models import Profile
 
 pytestmark = pytest.mark.serial
 PROFILE = Profile._meta.db_table

@@ -21,12 +21,9 @@ import httpx
 import pytest
 
 from backend.notifications.models import DeviceToken
-from backend.notifications.services import (
-    PushKind,
-    ado_cancel_notification,
-    ado_notify,
-    ado_notify_followers_of_post,
-)
+from backend.notifications.services import PushKind, ado_cancel_notification
+from backend.notifications.tasks import schedule as ado_notify
+from backend.notifications.tasks import schedule_post_pushes
 from tests import imagegen
 from tests.graphql import error_codes, gql, sign_up, upload
 from tests.queues import drain
@@ -37,6 +34,7 @@ SET_POST = "mutation($id: ID!, $on: Boolean!) { setPostNotifications(userId: $id
 RESET_BADGE = "mutation { resetBadge }"
 LIKE = "mutation($id: ID!) { likePhoto(id: $id) { id } }"
 UNLIKE = "mutation($id: ID!) { unlikePhoto(id: $id) { id } }"
+FOLLOW = "mutation($id: ID!) { follow(userId: $id) { id } }"
 
 # Longer than PUSH_DELAY_MS (2 s) plus a retry's backoff.
 DEADLINE = 20.0
@@ -339,12 +337,21 @@ async def test_post_pushes_go_only_to_followers_who_opted_in(live, standin, uniq
     body = await gql(live, SET_POST, {"id": "nope", "on": True}, token=keen["token"])
     assert error_codes(body) == ["BAD_USER_INPUT"]
 
-    photo_id = new_photo_id()
-    await ado_notify_followers_of_post(
-        actor_id=int(poster["user"]["id"]),
-        photo_id=photo_id,
-        recipient_ids=[int(u["user"]["id"]) for u in (keen, quiet, changed)],
+    for follower in (keen, quiet, changed):
+        body = await gql(live, FOLLOW, {"id": poster["user"]["id"]}, token=follower["token"])
+        assert body.get("errors") is None, body
+    # One opted-in account that does not follow the poster gets nothing.
+    stranger = await user_with_devices(live, f"stranger_{unique}")
+    body = await gql(
+        live, SET_POST, {"id": poster["user"]["id"], "on": True}, token=stranger["token"]
     )
+    assert body.get("errors") is None, body
+
+    # What PHOTO_POSTED's push consumer does, twice (delivery is at least
+    # once): each opted-in follower gets one push.
+    photo_id = new_photo_id()
+    for _ in range(2):
+        await schedule_post_pushes(actor_id=int(poster["user"]["id"]), photo_id=photo_id)
     for device in keen["devices"]:
         [request] = await wait_for(standin, device, 1)
         assert request["status"] == 200 and request["jwt"]["verified"]
@@ -354,9 +361,12 @@ async def test_post_pushes_go_only_to_followers_who_opted_in(live, standin, uniq
         }
         assert request["payload"]["photoId"] == str(photo_id)
         assert request["headers"]["apns-collapse-id"] == f"post-{photo_id}"
-    for follower in (quiet, changed):
+    for follower in (quiet, changed, stranger):
         found = await sentinel(standin, follower, poster)
         assert [loc_key(r) for r in found] == ["COMMENT_NOTIFICATION"]
+    await drain("send_post_pushes", "deliver_push")
+    for device in keen["devices"]:
+        assert len(await requests_for(standin, device)) == 1, "the second delivery pushed again"
 
 
 async def test_liking_a_photo_over_graphql_pushes_to_its_owner(live, standin, unique):

@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.feeds.services import ado_deliver
 from backend.memcache import Memcache
 from backend.photos import photo_map
 from backend.photos.cache import ainvalidate_photos, photo_key
 from backend.shards import routing, topology
 from backend.shards.ids import shard_of
 from backend.shards.stats import count_statements
-from backend.social.feeds import ado_deliver
 from tests.graphql import gql, sign_up
 
 FEED = """

@@ -15,6 +15,7 @@ import tests.imagegen as imagegen
 from backend.photos import photo_map
 from backend.photos.storage import photo_storage
 from tests.graphql import error_codes, gql, sign_up, upload
+from tests.queues import drain
 
 PHOTO = """
 query($id: ID!) {
@@ -173,6 +174,7 @@ async def test_delete_removes_row_objects_and_map_entry(
 
     done = await gql(client, DELETE, {"id": photo["id"]}, token=owner["token"])
     assert done["data"]["deletePhoto"] is True
+    await drain()  # PHOTO_DELETED's consumers remove the objects and the map entry
     assert not any(_object_exists(n) for n in names)
     assert (await _fetch(photo["large"])).status_code in {403, 404}
     assert (await gql(client, PHOTO, {"id": photo["id"]}))["data"]["photo"] is None

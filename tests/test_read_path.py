@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.accounts.cache import ainvalidate_users
 from backend.photos.cache import ainvalidate_photos
 from backend.shards import routing, topology
 from backend.shards.ids import shard_of
 from backend.shards.stats import count_statements
-from backend.social.cache import ainvalidate_users
 from tests.graphql import gql, sign_up
 from tests.shardutil import start_stopped_servers
 

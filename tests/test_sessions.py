@@ -17,13 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.accounts.models import AuthToken
+from backend.accounts.selectors import TOUCH_INTERVAL_MAX, token_hash
 from backend.notifications.models import DeviceToken
 from backend.notifications.selectors import get_device_tokens
 from backend.shards import db
 from backend.shards.stats import count_statements
-from backend.social.models import AuthToken
-from backend.social.selectors import token_hash
-from backend.social.selectors.accounts import TOUCH_INTERVAL_MAX
 from tests.graphql import LOG_IN, SIGN_UP, VIEWER, error_codes, gql, sign_up
 
 TOKEN = AuthToken._meta.db_table
@@ -327,7 +326,7 @@ async def test_a_device_of_an_expired_session_gets_no_pushes(live, unique):
 
 
 async def test_signing_in_drops_expired_sessions_and_caps_the_rest(client, unique, monkeypatch):
-    from backend.social.services import accounts
+    from backend.accounts import services as accounts
 
     monkeypatch.setattr(accounts, "MAX_SESSIONS", 3)
     user = await sign_up(client, f"cap_{unique}")

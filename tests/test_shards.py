@@ -11,11 +11,11 @@ from django.core.management.base import CommandError
 from django.db import connections
 
 from backend import runtime
+from backend.accounts.models import Profile
 from backend.shards import routing, topology
 from backend.shards.ids import decode_id, schema_name, shard_of
 from backend.shards.migrator import migrate_schema
 from backend.shards.stats import count_statements
-from backend.social.models import Profile
 
 PROFILE = Profile._meta.db_table
 

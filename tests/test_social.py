@@ -354,7 +354,7 @@ async def test_concurrent_follows_beyond_the_pool_size_finish(
     still all complete: the mirror writes use their own pool."""
     from backend import runtime
     from backend.shards import topology
-    from backend.social.services import do_follow
+    from backend.social.services.follows import do_follow
 
     star = await sign_up(client, f"cs_{unique}")
     star_id = int(star["user"]["id"])

@@ -10,9 +10,9 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from backend.accounts.selectors import TokenSession
 from backend.errors import NotAuthenticated
 from backend.graph.loaders import BaseLoader
-from backend.social.selectors import TokenSession
 
 L = TypeVar("L", bound=BaseLoader[Any, Any])
 

@@ -18,12 +18,12 @@ from starlette.websockets import WebSocket
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from backend.accounts.selectors import get_session_for_token
 from backend.clientip import client_ip
 from backend.graph.context import Context
 from backend.graph.envelope import StrictGraphQL
 from backend.graph.errors import format_error
 from backend.graph.schema import schema
-from backend.social.selectors import get_session_for_token
 
 # `operations` and `map`, the GraphQL multipart request spec's two fields.
 MULTIPART_FIELDS = 2

@@ -1,6 +1,6 @@
 """The worker side of pushes: claim, build, send through APNs, handle Apple's answer.
 
-Called by the actors in tasks.py. Apple's answers:
+Called by the actors in tasks.py, which queue the retries it returns. Apple's answers:
 - 200: sent; the token's last_used_at is updated.
 - 410 (Unregistered, ExpiredToken) or 400 BadDeviceToken/DeviceTokenNotForTopic:
   the token is dead and its row is removed (a 410 only if the app did not
@@ -23,15 +23,12 @@ from typing import Any
 from aioapns.common import NotificationRequest, NotificationResult, PushType
 from django.conf import settings
 
-from backend.notifications import keys, selectors, tasks
+from backend.notifications import keys, selectors
 from backend.notifications.apns import ApnsSender, get_sender
-from backend.notifications.models import DeviceToken
+from backend.notifications.models import DEVICE
 from backend.notifications.payloads import Push, build_push
-from backend.queue import enqueue
 from backend.redisconn import async_client
 from backend.shards import db
-
-DEVICE = DeviceToken._meta.db_table
 
 log = logging.getLogger(__name__)
 
@@ -145,21 +142,6 @@ def _describe(result: NotificationResult | BaseException) -> Any:
     return (result.status, result.description)
 
 
-async def schedule_retries(deliveries: Sequence[Delivery]) -> None:
-    for d in deliveries:
-        await enqueue(
-            tasks.deliver_push.message_with_options(
-                kwargs={
-                    "token": d.token,
-                    "recipient_id": d.recipient_id,
-                    "message": d.push.message,
-                    "collapse_id": d.push.collapse_id,
-                }
-            ),
-            delay=FIRST_RETRY_DELAY_MS,
-        )
-
-
 async def _next_badges(recipient_ids: Sequence[int]) -> dict[int, int]:
     pipe = async_client().pipeline(transaction=False)
     for r in recipient_ids:
@@ -171,16 +153,17 @@ async def _next_badges(recipient_ids: Sequence[int]) -> dict[int, int]:
 
 async def ado_send_push(
     *, kind: str, recipient_id: int, actor_id: int, photo_id: int | None, nonce: str
-) -> None:
-    """Send one scheduled push (from `ado_notify`) to all of the recipient's devices."""
+) -> list[Delivery]:
+    """Send one scheduled push (from `tasks.schedule`) to all of the recipient's
+    devices; returns the deliveries to try again later."""
     sender = get_sender()
     if sender is None:
-        return
+        return []
     # Reads first: if one fails, the job's retry still finds its pending marker.
     tokens = (await selectors.get_device_tokens(account_ids=[recipient_id])).get(recipient_id)
     username = await selectors.get_username(account_id=actor_id)
     if not tokens or username is None:
-        return
+        return []
     claim = await async_client().eval(  # type: ignore[misc]
         _CLAIM,
         2,
@@ -193,24 +176,25 @@ async def ado_send_push(
         log.info(
             "push %s to %s dropped (%s)", kind, recipient_id, "dedup" if claim else "cancelled"
         )
-        return
+        return []
     badge = (await _next_badges([recipient_id]))[recipient_id]
     push = build_push(
         kind=kind, actor_id=actor_id, actor_username=username, photo_id=photo_id, badge=badge
     )
-    await schedule_retries(await deliver(sender, [Delivery(t, recipient_id, push) for t in tokens]))
+    return await deliver(sender, [Delivery(t, recipient_id, push) for t in tokens])
 
 
 async def ado_send_post_pushes(
     *, actor_id: int, photo_id: int, recipient_ids: Sequence[int]
-) -> None:
-    """Push "new photo" to a batch of subscribers: one query, one concurrent send."""
+) -> list[Delivery]:
+    """Push "new photo" to a batch of subscribers: one query, one concurrent
+    send; returns the deliveries to try again later."""
     sender = get_sender()
     if sender is None:
-        return
+        return []
     username = await selectors.get_username(account_id=actor_id)
     if username is None:
-        return
+        return []
     # A redelivered batch (worker crash) must not push twice.
     pipe = async_client().pipeline(transaction=False)
     for r in recipient_ids:
@@ -238,7 +222,7 @@ async def ado_send_post_pushes(
         for recipient_id, device_tokens in tokens.items()
         for token in device_tokens
     ]
-    await schedule_retries(await deliver(sender, deliveries))
+    return await deliver(sender, deliveries)
 
 
 async def ado_deliver_retry(

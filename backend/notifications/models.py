@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from backend.social.models import Account, AuthToken
+from backend.accounts.models import Account, AuthToken
 
 
 class DeviceToken(models.Model):
@@ -48,3 +48,8 @@ class PostNotificationOptIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} -> posts of {self.followed_id}"
+
+
+# Table names, for the SQL the services and selectors write.
+DEVICE = DeviceToken._meta.db_table
+OPT_IN = PostNotificationOptIn._meta.db_table

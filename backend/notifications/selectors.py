@@ -5,15 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from backend.notifications.models import DeviceToken, PostNotificationOptIn
+from backend.accounts.models import ACCOUNT, TOKEN
+from backend.accounts.selectors import token_ttl
+from backend.notifications.models import DEVICE, OPT_IN
 from backend.shards import db
-from backend.social.models import Account, AuthToken
-from backend.social.selectors import token_ttl
-
-DEVICE = DeviceToken._meta.db_table
-OPT_IN = PostNotificationOptIn._meta.db_table
-ACCOUNT = Account._meta.db_table
-TOKEN = AuthToken._meta.db_table
 
 
 async def get_device_tokens(*, account_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -51,16 +46,6 @@ async def get_username(*, account_id: int) -> str | None:
         db.DIRECTORY, f'SELECT username FROM "{ACCOUNT}" WHERE id = %s', [account_id]
     )
     return str(rows[0]["username"]) if rows else None
-
-
-async def get_post_subscribers(*, followed_id: int, among: Iterable[int]) -> list[int]:
-    """Those of `among` who asked for a push when `followed_id` posts."""
-    rows = await db.aexecute(
-        db.DIRECTORY,
-        f'SELECT account_id FROM "{OPT_IN}" WHERE followed_id = %s AND account_id = ANY(%s)',
-        [followed_id, list(among)],
-    )
-    return [int(r["account_id"]) for r in rows]
 
 
 async def get_all_post_subscribers(*, followed_id: int) -> set[int]:

@@ -1,9 +1,9 @@
 """Push notifications: device tokens, opt-ins, and scheduling pushes.
 
-The rest of the product calls `ado_notify` after a change has committed; the
-push itself goes out from a Dramatiq worker (tasks.py → delivery.py),
-PUSH_DELAY_MS later, so that `ado_cancel_notification` (an unlike right after
-the like) can still stop it.
+Pushes follow the events of other domains (likes, comments, follows, new
+photos): the consumers in tasks.py mark a push as due here and queue its job,
+which goes out from a Dramatiq worker (delivery.py) PUSH_DELAY_MS later, so
+that `ado_cancel_notification` (an unlike right after the like) can still stop it.
 """
 
 from __future__ import annotations
@@ -11,20 +11,16 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Sequence
 
 import psycopg
-from django.conf import settings
 
 from backend.errors import InvalidInput, NotAuthenticated
-from backend.notifications import keys, tasks
-from backend.notifications.models import DeviceToken, PostNotificationOptIn
-from backend.queue import enqueue
+from backend.notifications import keys
+from backend.notifications.models import DEVICE, OPT_IN
+from backend.notifications.selectors import get_all_post_subscribers
 from backend.redisconn import async_client
 from backend.shards import db
-
-DEVICE = DeviceToken._meta.db_table
-OPT_IN = PostNotificationOptIn._meta.db_table
+from backend.social.selectors.follows import get_active_followers_among
 
 
 class PushKind(enum.StrEnum):
@@ -110,63 +106,40 @@ async def ado_reset_badge(*, account_id: int) -> None:
     await async_client().delete(keys.badge_key(account_id))
 
 
-async def ado_notify(
-    *, kind: PushKind, recipient_id: int, actor_id: int, photo_id: int | None = None
-) -> None:
-    """Schedule a push to `recipient_id`'s devices about `actor_id`'s action.
+async def amark_pending(
+    *, kind: PushKind, recipient_id: int, actor_id: int, photo_id: int | None
+) -> str | None:
+    """Mark a push to `recipient_id` about `actor_id`'s action as due; returns
+    the nonce its job must carry (tasks.py queues it), or None when there is
+    nothing to push (an action on your own account).
 
-    Call it after the change has committed; nothing is sent for an action on
-    your own account. The worker drops the push if it was cancelled, or if
-    the same (recipient, photo, kind) was pushed within PUSH_DEDUP_SECONDS.
+    The nonce makes "like, unlike, like" send one push (for the last like):
+    only the job whose nonce is in the marker may send, and a second delivery
+    of the same event replaces the first one's nonce, so it too sends once.
+    The worker also drops a push if the same (recipient, photo, kind) was
+    pushed within PUSH_DEDUP_SECONDS.
     """
     if actor_id == recipient_id:
-        return
-    kind = PushKind(kind)
-    # The nonce makes "like, unlike, like" send one push (for the last like):
-    # only the job whose nonce is in the marker may send.
+        return None
     nonce = uuid.uuid4().hex
-    key = keys.pending_key(kind, recipient_id, actor_id, photo_id)
+    key = keys.pending_key(PushKind(kind), recipient_id, actor_id, photo_id)
     await async_client().set(key, nonce, ex=keys.PENDING_TTL_SECONDS)
-    await enqueue(
-        tasks.send_push.message_with_options(
-            kwargs={
-                "kind": kind.value,
-                "recipient_id": recipient_id,
-                "actor_id": actor_id,
-                "photo_id": photo_id,
-                "nonce": nonce,
-            }
-        ),
-        delay=settings.PUSH_DELAY_MS,
-    )
+    return nonce
 
 
 async def ado_cancel_notification(
     *, kind: PushKind, recipient_id: int, actor_id: int, photo_id: int | None
 ) -> None:
-    """Make sure a push scheduled by `ado_notify` and not yet sent is never sent."""
+    """Make sure a push scheduled by `tasks.schedule` and not yet sent is never sent."""
     await async_client().delete(keys.pending_key(PushKind(kind), recipient_id, actor_id, photo_id))
 
 
-async def ado_notify_followers_of_post(
-    *, actor_id: int, photo_id: int, recipient_ids: Sequence[int]
-) -> None:
-    """Push "new photo" to those of `recipient_ids` who opted in for `actor_id`'s posts.
-
-    Called from the fan-out with a page of followers: one query finds the
-    subscribers among them, and they are queued in batches, not one job each.
-    """
-    from backend.notifications.selectors import get_post_subscribers
-
-    found = await get_post_subscribers(followed_id=actor_id, among=recipient_ids)
-    subscribers = [r for r in found if r != actor_id]
-    for start in range(0, len(subscribers), POST_BATCH):
-        await enqueue(
-            tasks.send_post_pushes.message_with_options(
-                kwargs={
-                    "actor_id": actor_id,
-                    "photo_id": photo_id,
-                    "recipient_ids": subscribers[start : start + POST_BATCH],
-                }
-            )
-        )
+async def apost_push_batches(*, actor_id: int) -> list[list[int]]:
+    """Who gets a "new photo" push for `actor_id`'s post, in batches of
+    POST_BATCH: those who opted in and still follow the account (actively)."""
+    subscribers = [s for s in await get_all_post_subscribers(followed_id=actor_id) if s != actor_id]
+    if not subscribers:
+        return []
+    followers = await get_active_followers_among(user_id=actor_id, among=subscribers)
+    wanted = [s for s in subscribers if s in followers]
+    return [wanted[i : i + POST_BATCH] for i in range(0, len(wanted), POST_BATCH)]

@@ -7,7 +7,8 @@ from typing import Any, Literal
 import psycopg
 
 from backend.errors import NotFound
-from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
+from backend.photos.models import PHOTO
+from backend.photos.selectors import PhotoRecord
 
 
 async def adjust_photo_counter(
@@ -23,7 +24,7 @@ async def adjust_photo_counter(
     Raises NOT_FOUND when the photo is gone, which rolls the caller's change back.
     """
     cur = await conn.execute(
-        f'UPDATE {schema}."{PHOTO_TABLE}" SET {column} = {column} + %s WHERE id = %s RETURNING *',
+        f'UPDATE {schema}."{PHOTO}" SET {column} = {column} + %s WHERE id = %s RETURNING *',
         [delta, photo_id],
     )
     row = await cur.fetchone()

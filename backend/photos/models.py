@@ -36,3 +36,7 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+# Table names, for the SQL the services and selectors write.
+PHOTO = Photo._meta.db_table

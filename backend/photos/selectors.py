@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from backend.photos.models import Photo
+from backend import caching
+from backend.photos.cache import PHOTO_TTL, photo_key
+from backend.photos.models import PHOTO, Photo
 from backend.shards import routing
 from backend.shards.db import Row
 from backend.shards.ids import MAX_ID, shard_of
-
-PHOTO_TABLE = Photo._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,14 @@ async def get_photos_of_user(*, owner_id: int, before: int | None, limit: int) -
     """The user's photos, newest first, older than `before` (a photo ID)."""
     rows = await routing.aquery(
         shard_of(owner_id),
-        f'SELECT * FROM {{schema}}."{PHOTO_TABLE}" WHERE owner_id = %s AND id < %s '
+        f'SELECT * FROM {{schema}}."{PHOTO}" WHERE owner_id = %s AND id < %s '
         "ORDER BY id DESC LIMIT %s",
         [owner_id, before if before is not None else MAX_ID, limit],
     )
     return [PhotoRecord.from_row(r) for r in rows]
+
+
+async def get_photos_cached(ids: list[int]) -> dict[int, PhotoRecord]:
+    """Photos by ID through Memcached (one get_many, then the shards for misses)."""
+
+    return await caching.aget_through(ids, key=photo_key, load=get_photos_by_ids, ttl=PHOTO_TTL)

@@ -18,16 +18,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from backend.photos.selectors import PHOTO_TABLE
+from backend.accounts.cache import ainvalidate_users
+from backend.accounts.models import PROFILE
+from backend.photos.models import PHOTO
 from backend.photos.storage import aset_visibility, object_names
 from backend.shards import routing
 from backend.shards.ids import shard_of
-from backend.social.cache import ainvalidate_users
-from backend.social.models import Profile
 
 log = logging.getLogger(__name__)
 
-PROFILE_TABLE = Profile._meta.db_table
 PAGE = 200  # photos per read; their objects are updated by CONCURRENCY threads
 CONCURRENCY = 8
 MAX_PASSES = 10
@@ -36,7 +35,7 @@ MAX_PASSES = 10
 async def _is_private(owner_id: int) -> bool | None:
     rows = await routing.aquery(
         shard_of(owner_id),
-        f'SELECT is_private FROM {{schema}}."{PROFILE_TABLE}" WHERE user_id = %s',
+        f'SELECT is_private FROM {{schema}}."{PROFILE}" WHERE user_id = %s',
         [owner_id],
     )
     return bool(rows[0]["is_private"]) if rows else None
@@ -48,7 +47,7 @@ async def _apply(owner_id: int, *, public: bool) -> int:
     while True:
         rows = await routing.aquery(
             shard_of(owner_id),
-            f'SELECT id, key FROM {{schema}}."{PHOTO_TABLE}" '
+            f'SELECT id, key FROM {{schema}}."{PHOTO}" '
             "WHERE owner_id = %s AND id > %s ORDER BY id LIMIT %s",
             [owner_id, after, PAGE],
         )
@@ -76,7 +75,7 @@ async def do_sync_photo_visibility(*, owner_id: int) -> None:
         # Only if the flag is still what this pass applied.
         rows = await routing.aquery(
             shard_of(owner_id),
-            f'UPDATE {{schema}}."{PROFILE_TABLE}" SET photos_public = %s '
+            f'UPDATE {{schema}}."{PROFILE}" SET photos_public = %s '
             "WHERE user_id = %s AND is_private = %s RETURNING user_id",
             [not is_private, owner_id, is_private],
         )

@@ -22,8 +22,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "backend.shards",
-    "backend.social",
+    "backend.accounts",
     "backend.photos",
+    "backend.social",
+    "backend.feeds",
     "backend.notifications",
     "backend.graph",
 ]
@@ -158,6 +160,7 @@ APNS_HOST = env("APNS_HOST")
 APNS_PORT = env_int("APNS_PORT")
 APNS_CA_FILE = env("APNS_CA_FILE")
 PUSH_DELAY_MS = env_int("PUSH_DELAY_MS")
+OUTBOX_POLL_SECONDS = float(env("OUTBOX_POLL_SECONDS"))
 PUSH_DEDUP_SECONDS = env_int("PUSH_DEDUP_SECONDS")
 
 # Sessions: a bearer token unused for this many seconds is refused (sliding).

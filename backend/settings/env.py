@@ -105,6 +105,11 @@ VARIABLES: dict[str, Var] = {
         Var("APNS_HOST", "", "APNs host override (a local stand-in); default: Apple's"),
         Var("APNS_PORT", "443", "APNs port (with APNS_HOST)"),
         Var("APNS_CA_FILE", "", "extra CA certificate to trust for APNS_HOST (PEM)"),
+        Var(
+            "OUTBOX_POLL_SECONDS",
+            "5",
+            "the outbox relay looks for events this often even when no NOTIFY woke it",
+        ),
         Var("PUSH_DELAY_MS", "2000", "pushes wait this long, so an undone like is never sent"),
         Var("PUSH_DEDUP_SECONDS", "300", "one push per (recipient, photo, kind) per this window"),
         Var(

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
+from backend.shards import outbox
 from backend.shards.ids import schema_name
 from backend.shards.registry import SHARDED_LABELS
 from backend.shards.sql import id_functions_sql
@@ -46,6 +47,7 @@ def migrate_schema(server: str, logical: int) -> int:
     conn = connections[server]
     conn.ensure_connection()
     with conn.cursor() as cur:
+        cur.execute(outbox.CREATE_SQL)
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         cur.execute(f"SET search_path TO {schema}")
         cur.execute(id_functions_sql(schema, logical))

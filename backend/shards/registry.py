@@ -23,3 +23,9 @@ def sharded(model: M) -> M:
 
 def is_sharded(app_label: str, model_name: str) -> bool:
     return f"{app_label}.{model_name}".lower() in SHARDED_LABELS
+
+
+def sharded_formerly(label: str) -> None:
+    """A sharded model's label before it moved to another app: the old
+    migrations that create its table still route to the shards."""
+    SHARDED_LABELS.add(label.lower())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from backend.feeds.selectors import get_feed_page
 from backend.graph.context import Info
 from backend.graph.feeds.types import Activity
 from backend.graph.pagination import (
@@ -16,7 +17,6 @@ from backend.graph.pagination import (
 from backend.graph.photos.loaders import PhotoByIdLoader
 from backend.graph.photos.types import Photo
 from backend.social.selectors.activity import get_activity_page
-from backend.social.selectors.feeds import get_feed_page
 
 
 @strawberry.type

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from backend.graph.loaders import BaseLoader
-from backend.photos.selectors import PhotoRecord
-from backend.social.selectors.access import get_photos_cached
+from backend.photos.selectors import PhotoRecord, get_photos_cached
 
 
 class PhotoByIdLoader(BaseLoader[int, PhotoRecord | None]):

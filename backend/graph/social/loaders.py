@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from backend.accounts.selectors import UserRecord, get_users_cached
 from backend.graph.loaders import BaseLoader
-from backend.social.selectors import UserRecord
-from backend.social.selectors.access import get_users_cached
 from backend.social.selectors.comments import (
     CommentPageKey,
     CommentRecord,

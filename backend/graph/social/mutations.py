@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from backend.accounts import services as accounts
 from backend.errors import NotAuthenticated, NotFound
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
@@ -12,7 +13,7 @@ from backend.graph.photos.types import Photo
 from backend.graph.social.loaders import UserByIdLoader, ViewerHasLikedByPhotoIdLoader
 from backend.graph.social.types import AuthPayload, Comment, User
 from backend.ratelimit import Take
-from backend.social import services
+from backend.social.services import comments, follows, likes
 
 
 async def _payload(info: Info, user_id: int, token: str) -> AuthPayload:
@@ -34,7 +35,7 @@ class Mutation:
         self, info: Info, username: str, password: str, email: str | None = None
     ) -> AuthPayload:
         await check_rate(Take(limit("signup_ip"), f"ip:{info.context.client_ip}"))
-        account, token = await services.do_sign_up(
+        account, token = await accounts.do_sign_up(
             username=username, password=password, email=email, device=_user_agent(info)
         )
         return await _payload(info, account.id, token)
@@ -47,7 +48,7 @@ class Mutation:
         per_name = Take(limit("login_username"), f"name:{username.lower()[:64]}", cost=0)
         await check_rate(Take(limit("login_ip"), f"ip:{info.context.client_ip}"), per_name)
         try:
-            account, token = await services.do_log_in(
+            account, token = await accounts.do_log_in(
                 username=username, password=password, device=_user_agent(info)
             )
         except NotAuthenticated:
@@ -62,7 +63,7 @@ class Mutation:
     async def log_out(self, info: Info) -> bool:
         info.context.require_viewer()
         assert info.context.token is not None
-        return await services.do_log_out(token=info.context.token)
+        return await accounts.do_log_out(token=info.context.token)
 
     @strawberry.mutation(
         description="End every session of the viewer, this one included, and unregister the "
@@ -70,7 +71,7 @@ class Mutation:
     )
     async def log_out_everywhere(self, info: Info) -> int:
         viewer_id = info.context.require_viewer()
-        return await services.do_log_out_everywhere(account_id=viewer_id)
+        return await accounts.do_log_out_everywhere(account_id=viewer_id)
 
 
 async def _fresh_user(info: Info, user_id: int) -> User:
@@ -94,7 +95,7 @@ class GraphMutation:
         is_private: bool | None = None,
     ) -> User:
         viewer_id = info.context.require_viewer()
-        await services.do_update_profile(
+        await accounts.do_update_profile(
             viewer_id=viewer_id, full_name=full_name, bio=bio, is_private=is_private
         )
         return await _fresh_user(info, viewer_id)
@@ -106,48 +107,48 @@ class GraphMutation:
     async def follow(self, info: Info, user_id: strawberry.ID) -> User:
         viewer_id = info.context.require_viewer()
         target_id = await parse_id(user_id, what="userId")
-        await services.do_follow(viewer_id=viewer_id, target_id=target_id)
+        await follows.do_follow(viewer_id=viewer_id, target_id=target_id)
         return await _fresh_user(info, target_id)
 
     @strawberry.mutation(description="Stop following a user, or withdraw a follow request.")
     async def unfollow(self, info: Info, user_id: strawberry.ID) -> User:
         viewer_id = info.context.require_viewer()
         target_id = await parse_id(user_id, what="userId")
-        await services.do_unfollow(viewer_id=viewer_id, target_id=target_id)
+        await follows.do_unfollow(viewer_id=viewer_id, target_id=target_id)
         return await _fresh_user(info, target_id)
 
     @strawberry.mutation(description="Approve a request to follow your private account.")
     async def approve_follow_request(self, info: Info, user_id: strawberry.ID) -> User:
         viewer_id = info.context.require_viewer()
         requester_id = await parse_id(user_id, what="userId")
-        await services.do_approve_follow_request(viewer_id=viewer_id, requester_id=requester_id)
+        await follows.do_approve_follow_request(viewer_id=viewer_id, requester_id=requester_id)
         return await _fresh_user(info, requester_id)
 
     @strawberry.mutation(description="Turn down a request to follow your private account.")
     async def reject_follow_request(self, info: Info, user_id: strawberry.ID) -> User:
         viewer_id = info.context.require_viewer()
         requester_id = await parse_id(user_id, what="userId")
-        await services.do_reject_follow_request(viewer_id=viewer_id, requester_id=requester_id)
+        await follows.do_reject_follow_request(viewer_id=viewer_id, requester_id=requester_id)
         return await _fresh_user(info, requester_id)
 
     @strawberry.mutation(description="Like a photo (idempotent).")
     async def like_photo(self, info: Info, id: strawberry.ID) -> Photo:
         viewer_id = info.context.require_viewer()
-        record = await services.do_like_photo(viewer_id=viewer_id, photo_id=await parse_id(id))
+        record = await likes.do_like_photo(viewer_id=viewer_id, photo_id=await parse_id(id))
         info.context.loader(ViewerHasLikedByPhotoIdLoader).prime(record.id, True, force=True)
         return Photo(record=record)
 
     @strawberry.mutation(description="Take back a like (idempotent).")
     async def unlike_photo(self, info: Info, id: strawberry.ID) -> Photo:
         viewer_id = info.context.require_viewer()
-        record = await services.do_unlike_photo(viewer_id=viewer_id, photo_id=await parse_id(id))
+        record = await likes.do_unlike_photo(viewer_id=viewer_id, photo_id=await parse_id(id))
         info.context.loader(ViewerHasLikedByPhotoIdLoader).prime(record.id, False, force=True)
         return Photo(record=record)
 
     @strawberry.mutation(description="Comment on a photo (1 to 1000 characters).")
     async def add_comment(self, info: Info, photo_id: strawberry.ID, text: str) -> Comment:
         viewer_id = info.context.require_viewer()
-        record = await services.do_add_comment(
+        record = await comments.do_add_comment(
             viewer_id=viewer_id, photo_id=await parse_id(photo_id, what="photoId"), text=text
         )
         return Comment(record=record)
@@ -155,4 +156,4 @@ class GraphMutation:
     @strawberry.mutation(description="Delete a comment: its author or the photo's owner may.")
     async def delete_comment(self, info: Info, id: strawberry.ID) -> bool:
         viewer_id = info.context.require_viewer()
-        return await services.do_delete_comment(viewer_id=viewer_id, comment_id=await parse_id(id))
+        return await comments.do_delete_comment(viewer_id=viewer_id, comment_id=await parse_id(id))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from backend.errors import InvalidInput
+from backend.accounts.selectors import get_account_by_username
+from backend.errors import InvalidInput, NotFound
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
 from backend.graph.pagination import Connection
 from backend.graph.social.loaders import UserByIdLoader
 from backend.graph.social.types import User, user_edges
-from backend.social.selectors import get_account_by_username
 
 
 @strawberry.type
@@ -44,4 +44,7 @@ class Query:
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[User]:
         viewer_id = info.context.require_viewer()
-        return await user_edges(info, viewer_id, "requests", first, after)
+        me = await info.context.loader(UserByIdLoader).load(viewer_id)
+        if me is None:
+            raise NotFound("no such user")
+        return await user_edges(info, me, "requests", first, after)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from backend.accounts.selectors import SessionRecord, UserRecord, get_sessions
 from backend.graph.context import Info
 from backend.graph.pagination import (
     Connection,
@@ -17,11 +18,11 @@ from backend.graph.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from backend.graph.permissions import check_can_view
+from backend.graph.permissions import viewer
 from backend.social.models import FollowStatus
-from backend.social.selectors import SessionRecord, UserRecord, get_sessions
 from backend.social.selectors.comments import CommentRecord
-from backend.social.selectors.follows import Direction, get_edges
+from backend.social.selectors.content import get_user_edges, get_user_photos
+from backend.social.selectors.follows import Direction
 
 if TYPE_CHECKING:
     from backend.graph.photos.types import Photo
@@ -90,12 +91,10 @@ class User:
     ) -> Connection[Annotated[Photo, strawberry.lazy("backend.graph.photos.types")]]:
         from backend.graph.photos.loaders import PhotoByIdLoader
         from backend.graph.photos.types import Photo
-        from backend.photos.selectors import get_photos_of_user
 
         first = check_first(first)
-        await check_can_view(info, self.record)
-        records = await get_photos_of_user(
-            owner_id=self.record.id, before=decode_cursor(after), limit=first + 1
+        records = await get_user_photos(
+            viewer(info), self.record, before=decode_cursor(after), limit=first + 1
         )
         loader = info.context.loader(PhotoByIdLoader)
         for record in records:
@@ -108,15 +107,13 @@ class User:
     async def followers(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[User]:
-        await check_can_view(info, self.record)
-        return await user_edges(info, self.record.id, "followers", first, after)
+        return await user_edges(info, self.record, "followers", first, after)
 
     @strawberry.field(description="Whom this user follows, newest first.")
     async def following(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[User]:
-        await check_can_view(info, self.record)
-        return await user_edges(info, self.record.id, "following", first, after)
+        return await user_edges(info, self.record, "following", first, after)
 
     @strawberry.field(
         description="Where this user is signed in: their live sessions, most recently used "
@@ -165,14 +162,14 @@ class Session:
 
 
 async def user_edges(
-    info: Info, user_id: int, direction: Direction, first: int, after: str | None
+    info: Info, owner: UserRecord, direction: Direction, first: int, after: str | None
 ) -> Connection[User]:
     """A page of users on one side of the follow graph, resolved through the loader."""
     from backend.graph.social.loaders import UserByIdLoader
 
     first = check_first(first)
-    edges = await get_edges(
-        user_id=user_id, direction=direction, before=decode_cursor(after), limit=first + 1
+    edges = await get_user_edges(
+        viewer(info), owner, direction, before=decode_cursor(after), limit=first + 1
     )
     page = edges[:first]
     users = await info.context.loader(UserByIdLoader).load_many([e.user_id for e in page])

@@ -1,6 +1,6 @@
 """Reads for the social domain."""
 
-from backend.social.selectors.accounts import (
+from backend.accounts.selectors import (
     AccountRecord,
     SessionRecord,
     TokenSession,

@@ -8,9 +8,7 @@ from datetime import datetime
 from backend.shards import routing
 from backend.shards.db import Row
 from backend.shards.ids import MAX_ID, shard_of
-from backend.social.models import Activity
-
-ACTIVITY = Activity._meta.db_table
+from backend.social.models import ACTIVITY
 
 
 @dataclass(frozen=True)

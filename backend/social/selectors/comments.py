@@ -12,10 +12,7 @@ from typing import Any
 from backend.shards import routing
 from backend.shards.db import Row
 from backend.shards.ids import MAX_ID
-from backend.social.models import Comment, Like
-
-COMMENT = Comment._meta.db_table
-LIKE = Like._meta.db_table
+from backend.social.models import COMMENT, LIKE
 
 
 @dataclass(frozen=True)

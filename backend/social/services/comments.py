@@ -6,19 +6,21 @@ from typing import Any
 
 import psycopg
 
+from backend.aftercommit import after_commit
 from backend.errors import Forbidden, NotFound
+from backend.photos.cache import ainvalidate_photos
 from backend.photos.counters import adjust_photo_counter
-from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
+from backend.photos.models import PHOTO
+from backend.photos.selectors import PhotoRecord
 from backend.shards import routing
 from backend.shards.ids import shard_of
-from backend.social import effects
-from backend.social.models import Activity, ActivityKind, Comment
+from backend.social.effects import record_photo_event
+from backend.social.events import COMMENT_DELETED, COMMENTED
+from backend.social.models import ACTIVITY, COMMENT, ActivityKind, Comment
 from backend.social.selectors.access import access_photo_owner
 from backend.social.selectors.comments import CommentRecord
 from backend.validation import check_text
 
-COMMENT = Comment._meta.db_table
-ACTIVITY = Activity._meta.db_table
 COMMENT_MAX_LENGTH = Comment._meta.get_field("text").max_length or 1000
 
 
@@ -44,12 +46,12 @@ async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> Comment
                 "(user_id, kind, actor_id, photo_id, comment_id) VALUES (%s, %s, %s, %s, %s)",
                 [owner_id, ActivityKind.COMMENT.value, viewer_id, photo_id, comment.id],
             )
-        return comment, await adjust_photo_counter(
-            conn, schema, photo_id, column="comment_count", delta=+1
-        )
+        photo = await adjust_photo_counter(conn, schema, photo_id, column="comment_count", delta=+1)
+        await record_photo_event(conn, COMMENTED, photo, actor_id=viewer_id, comment_id=comment.id)
+        return comment, photo
 
-    comment, updated = await routing.awrite(shard_of(photo_id), add)
-    await effects.after_comment(updated, actor_id=viewer_id, added=True)
+    comment, _ = await routing.awrite(shard_of(photo_id), add)
+    await after_commit(ainvalidate_photos([photo_id]), "photo cache invalidation")
     return comment
 
 
@@ -59,7 +61,7 @@ async def do_delete_comment(*, viewer_id: int, comment_id: int) -> bool:
     async def delete(conn: psycopg.AsyncConnection[Any], schema: str) -> PhotoRecord:
         cur = await conn.execute(
             f'SELECT c.author_id, c.photo_id, p.owner_id FROM {schema}."{COMMENT}" c '
-            f'JOIN {schema}."{PHOTO_TABLE}" p ON p.id = c.photo_id WHERE c.id = %s FOR UPDATE',
+            f'JOIN {schema}."{PHOTO}" p ON p.id = c.photo_id WHERE c.id = %s FOR UPDATE',
             [comment_id],
         )
         row = await cur.fetchone()
@@ -72,10 +74,14 @@ async def do_delete_comment(*, viewer_id: int, comment_id: int) -> bool:
             f'DELETE FROM {schema}."{ACTIVITY}" WHERE user_id = %s AND comment_id = %s',
             [row["owner_id"], comment_id],
         )
-        return await adjust_photo_counter(
+        photo = await adjust_photo_counter(
             conn, schema, int(row["photo_id"]), column="comment_count", delta=-1
         )
+        await record_photo_event(
+            conn, COMMENT_DELETED, photo, actor_id=viewer_id, comment_id=comment_id
+        )
+        return photo
 
     photo = await routing.awrite(shard_of(comment_id), delete)
-    await effects.after_comment(photo, actor_id=viewer_id, added=False)
+    await after_commit(ainvalidate_photos([photo.id]), "photo cache invalidation")
     return True

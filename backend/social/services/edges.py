@@ -31,16 +31,20 @@ from typing import Any
 
 import psycopg
 
-from backend.shards import routing
+from backend.accounts.models import PROFILE
+from backend.shards import outbox, routing
 from backend.shards.ids import shard_of
-from backend.social.models import Activity, ActivityKind, Follower, Following, FollowStatus, Profile
+from backend.social.events import FOLLOW_CHANGED
+from backend.social.models import (
+    ACTIVITY,
+    FOLLOWER,
+    FOLLOWING,
+    ActivityKind,
+    FollowStatus,
+)
 
 Status = str | None  # FollowStatus value, or None for "no edge"
 
-FOLLOWING = Following._meta.db_table
-FOLLOWER = Follower._meta.db_table
-PROFILE = Profile._meta.db_table
-ACTIVITY = Activity._meta.db_table
 ACTIVE = FollowStatus.ACTIVE.value
 
 
@@ -114,9 +118,13 @@ async def _mirror(follower_id: int, target_id: int, desired: Status) -> Status:
 
 
 async def change_edge(
-    follower_id: int, target_id: int, decide: Callable[[Status], Status]
+    follower_id: int, target_id: int, decide: Callable[[Status], Status], *, push: bool = True
 ) -> EdgeChange:
-    """Change one edge: `decide(current truth)` returns the new status or raises."""
+    """Change one edge: `decide(current truth)` returns the new status or raises.
+
+    A change records FOLLOW_CHANGED in the truth's transaction (`push`: may
+    its consumers notify the target).
+    """
 
     async def on_follower_shard(conn: psycopg.AsyncConnection[Any], schema: str) -> EdgeChange:
         await conn.execute(
@@ -143,6 +151,16 @@ async def change_edge(
                     "DO UPDATE SET status = EXCLUDED.status",
                     [follower_id, target_id, new],
                 )
+            await outbox.record(
+                conn,
+                shard_of(follower_id),
+                FOLLOW_CHANGED,
+                follower_id=follower_id,
+                target_id=target_id,
+                old=old,
+                new=new,
+                push=push,
+            )
         # Also when nothing changed here: that repairs a mirror left behind.
         await _mirror(follower_id, target_id, new)
         delta = _active(new) - _active(old)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from backend.accounts.selectors import get_users_by_ids
 from backend.errors import InvalidInput, NotFound
 from backend.social import effects
 from backend.social.models import FollowStatus
-from backend.social.selectors import get_users_by_ids
 from backend.social.services.edges import EdgeChange, Status
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,7 @@ async def do_follow(*, viewer_id: int, target_id: int) -> EdgeChange:
             raise InvalidInput("you already asked to follow this user")
         return PENDING if is_private else ACTIVE
 
-    change = await effects.guarded_edge_change(viewer_id, target_id, decide)
-    await effects.after_edge_change(change)
-    return change
+    return await effects.guarded_edge_change(viewer_id, target_id, decide)
 
 
 async def do_unfollow(*, viewer_id: int, target_id: int) -> EdgeChange:
@@ -52,9 +50,7 @@ async def do_unfollow(*, viewer_id: int, target_id: int) -> EdgeChange:
             raise InvalidInput("you do not follow this user")
         return None
 
-    change = await effects.guarded_edge_change(viewer_id, target_id, decide)
-    await effects.after_edge_change(change)
-    return change
+    return await effects.guarded_edge_change(viewer_id, target_id, decide)
 
 
 def _pending_only(new: Status) -> Callable[[Status], Status]:
@@ -68,13 +64,13 @@ def _pending_only(new: Status) -> Callable[[Status], Status]:
 
 async def do_approve_follow_request(*, viewer_id: int, requester_id: int) -> EdgeChange:
     """Let a user who asked follow the viewer's private account."""
-    change = await effects.guarded_edge_change(requester_id, viewer_id, _pending_only(ACTIVE))
-    await effects.after_edge_change(change, push=False)
-    return change
+    return await effects.guarded_edge_change(
+        requester_id, viewer_id, _pending_only(ACTIVE), push=False
+    )
 
 
 async def do_reject_follow_request(*, viewer_id: int, requester_id: int) -> EdgeChange:
     """Turn down a follow request."""
-    change = await effects.guarded_edge_change(requester_id, viewer_id, _pending_only(None))
-    await effects.after_edge_change(change, push=False)
-    return change
+    return await effects.guarded_edge_change(
+        requester_id, viewer_id, _pending_only(None), push=False
+    )

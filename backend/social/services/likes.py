@@ -1,4 +1,5 @@
-"""Likes: idempotent, counted exactly in the photo row's transaction."""
+"""Likes: idempotent, counted exactly in the photo row's transaction, which
+also records LIKED or UNLIKED (pushes and caches follow from those)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,22 @@ from typing import Any
 
 import psycopg
 
+from backend.aftercommit import after_commit
 from backend.errors import NotFound
+from backend.photos.cache import ainvalidate_photos
 from backend.photos.counters import adjust_photo_counter
-from backend.photos.selectors import PHOTO_TABLE, PhotoRecord
+from backend.photos.models import PHOTO
+from backend.photos.selectors import PhotoRecord
 from backend.shards import routing
 from backend.shards.ids import shard_of
-from backend.social import effects
-from backend.social.models import Activity, ActivityKind, Like
+from backend.social.effects import record_photo_event
+from backend.social.events import LIKED, UNLIKED
+from backend.social.models import ACTIVITY, LIKE, ActivityKind
 from backend.social.selectors.access import access_photo_owner
-
-LIKE = Like._meta.db_table
-ACTIVITY = Activity._meta.db_table
 
 
 async def _current(conn: psycopg.AsyncConnection[Any], schema: str, photo_id: int) -> PhotoRecord:
-    cur = await conn.execute(f'SELECT * FROM {schema}."{PHOTO_TABLE}" WHERE id = %s', [photo_id])
+    cur = await conn.execute(f'SELECT * FROM {schema}."{PHOTO}" WHERE id = %s', [photo_id])
     row = await cur.fetchone()
     if row is None:
         raise NotFound("no such photo")
@@ -45,13 +47,13 @@ async def do_like_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
                 "VALUES (%s, %s, %s, %s)",
                 [owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
             )
-        return True, await adjust_photo_counter(
-            conn, schema, photo_id, column="like_count", delta=+1
-        )
+        photo = await adjust_photo_counter(conn, schema, photo_id, column="like_count", delta=+1)
+        await record_photo_event(conn, LIKED, photo, actor_id=viewer_id)
+        return True, photo
 
     changed, record = await routing.awrite(shard_of(photo_id), like)
     if changed:
-        await effects.after_like(record, actor_id=viewer_id, liked=True)
+        await after_commit(ainvalidate_photos([photo_id]), "photo cache invalidation")
     return record
 
 
@@ -72,11 +74,11 @@ async def do_unlike_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
             "WHERE user_id = %s AND kind = %s AND actor_id = %s AND photo_id = %s",
             [owner_id, ActivityKind.LIKE.value, viewer_id, photo_id],
         )
-        return True, await adjust_photo_counter(
-            conn, schema, photo_id, column="like_count", delta=-1
-        )
+        photo = await adjust_photo_counter(conn, schema, photo_id, column="like_count", delta=-1)
+        await record_photo_event(conn, UNLIKED, photo, actor_id=viewer_id)
+        return True, photo
 
     changed, record = await routing.awrite(shard_of(photo_id), unlike)
     if changed:
-        await effects.after_like(record, actor_id=viewer_id, liked=False)
+        await after_commit(ainvalidate_photos([photo_id]), "photo cache invalidation")
     return record

@@ -8,10 +8,10 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from backend.accounts.selectors import get_all_account_ids
 from backend.commands import AsyncCommand
 from backend.photos.visibility import do_sync_photo_visibility
 from backend.shards.progress import progress_bar
-from backend.social.selectors import get_all_account_ids
 
 
 class Command(AsyncCommand):

@@ -1,36 +1,34 @@
 """Home feeds: fan-out on write, pull for huge accounts, rebuild from the shards.
 
-Storage layout and the Lua scripts are in feedstore.py. Writes here:
-- `ado_publish` (upload): the owner's own feed, then either a fan-out job or,
-  for a huge account, its recent list for readers to pull.
-- `ado_fan_out` (actor): page through the owner's active followers and queue
-  one delivery chunk per page.
-- `ado_deliver` (actor): one chunk, one script call; ZADD is idempotent, so a
-  retried chunk adds nothing twice.
+Storage layout and the Lua scripts are in feedstore.py. Writes here, driven
+by the actors in tasks.py (which consume PHOTO_POSTED and FOLLOW_CHANGED):
+- `ado_publish`: the owner's own feed, then either "fan out" (the caller
+  queues it) or, for a huge account, its recent list for readers to pull.
+- `follower_chunks`: the owner's active followers, a chunk per page, for the
+  fan-out to queue one delivery each.
+- `ado_deliver`: one chunk, one script call; ZADD is idempotent, so a
+  retried chunk (or a second delivery of the event) adds nothing twice.
+- `aon_follow_changed`: a new follow backfills the followed account's photos.
 - `arebuild_feed`: a feed from the shards (followed accounts' newest photos).
-Reads are in selectors/feeds.py.
+Reads are in selectors.py.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from django.conf import settings
 
-from backend.photos.models import Photo
-from backend.queue import enqueue
+from backend.accounts.selectors import get_users_by_ids
+from backend.feeds import feedstore
+from backend.photos.models import PHOTO
 from backend.redisconn import async_client
 from backend.shards import routing
 from backend.shards.ids import shard_of
-from backend.social import feedstore
-from backend.social.models import Follower, Following, FollowStatus
-from backend.social.services.edges import EdgeChange
+from backend.social.models import FOLLOWER, FOLLOWING, FollowStatus
 
-FOLLOWER = Follower._meta.db_table
-FOLLOWING = Following._meta.db_table
-PHOTO = Photo._meta.db_table
 ACTIVE = FollowStatus.ACTIVE.value
 
 # How many of each followed account's newest photos a rebuild or backfill takes.
@@ -73,34 +71,19 @@ async def _follower_page(owner_id: int, after_edge: int, limit: int) -> list[dic
     )
 
 
-async def ado_fan_out(*, photo_id: int, owner_id: int) -> int:
-    """Queue delivery of a new photo to the owner's followers; returns chunks queued.
+async def follower_chunks(owner_id: int) -> AsyncIterator[list[int]]:
+    """The owner's active followers, FANOUT_CHUNK at a time (one page each).
 
-    Only active (approved) followers get it, so a private account's photos
-    reach only its approved followers. Followers who opted in to this
-    account's post notifications get a push, batched per page.
+    Only active (approved) followers: a private account's photos reach only
+    its approved followers.
     """
-    from backend.notifications.selectors import get_all_post_subscribers
-    from backend.notifications.services import ado_notify_followers_of_post
-    from backend.social.tasks import deliver_photo
-
-    # Read once, not per page: a page of 2,000 followers rarely holds one.
-    subscribers = await get_all_post_subscribers(followed_id=owner_id)
     chunk = int(settings.FANOUT_CHUNK)
-    after, chunks = 0, 0
+    after = 0
     while True:
         page = await _follower_page(owner_id, after, chunk)
         if not page:
-            return chunks
-        follower_ids = [int(r["follower_id"]) for r in page]
-        await enqueue(deliver_photo.message(photo_id, follower_ids))
-        if subscribers:
-            wanted = [f for f in follower_ids if f in subscribers]
-            if wanted:
-                await ado_notify_followers_of_post(
-                    actor_id=owner_id, photo_id=photo_id, recipient_ids=wanted
-                )
-        chunks += 1
+            return
+        yield [int(r["follower_id"]) for r in page]
         after = int(page[-1]["id"])
 
 
@@ -113,24 +96,28 @@ async def _abackfill(user_id: int, photo_ids: Sequence[int]) -> None:
     )
 
 
-async def ado_publish(*, photo_id: int, owner_id: int, follower_count: int) -> None:
-    """Make a new photo reach feeds: the owner's own at once; followers' by
-    fan-out (queued), or, for a huge account, through its recent list, which
-    readers merge in, so all its followers see the photo at once."""
-    from backend.social.tasks import fan_out_photo
-
+async def ado_publish(*, photo_id: int, owner_id: int) -> bool:
+    """Make a new photo reach feeds: the owner's own at once; returns True when
+    the caller must fan it out to the followers. A huge account's photo goes
+    to its recent list instead, which readers merge in, so all its followers
+    see it at once."""
     await _abackfill(owner_id, [photo_id])
+    [owner] = await get_users_by_ids([owner_id])
+    if owner is None:
+        return False  # the account is gone
+    if not is_huge(owner.follower_count):
+        # An account that was huge once stays in HUGE_ACCOUNTS: its recent list
+        # holds photos that were never fanned out, and readers must keep pulling it.
+        return True
     client = async_client()
-    if is_huge(follower_count):
-        pipe = client.pipeline(transaction=False)
-        pipe.sadd(feedstore.HUGE_ACCOUNTS, owner_id)
-        pipe.lpush(feedstore.recent_key(owner_id), feedstore.pack(photo_id))
-        pipe.ltrim(feedstore.recent_key(owner_id), 0, feedstore.RECENT_MAX - 1)
-        await pipe.execute()
-        return
-    # An account that was huge once stays in HUGE_ACCOUNTS: its recent list
-    # holds photos that were never fanned out, and readers must keep pulling it.
-    await enqueue(fan_out_photo.message(photo_id, owner_id))
+    pipe = client.pipeline(transaction=False)
+    pipe.sadd(feedstore.HUGE_ACCOUNTS, owner_id)
+    # LREM first: a second delivery of the event must not list the photo twice.
+    pipe.lrem(feedstore.recent_key(owner_id), 0, feedstore.pack(photo_id))  # type: ignore[arg-type]
+    pipe.lpush(feedstore.recent_key(owner_id), feedstore.pack(photo_id))
+    pipe.ltrim(feedstore.recent_key(owner_id), 0, feedstore.RECENT_MAX - 1)
+    await pipe.execute()
+    return False
 
 
 async def _recent_photo_ids(owner_ids: Sequence[int], per_owner: int) -> list[int]:
@@ -148,18 +135,19 @@ async def _recent_photo_ids(owner_ids: Sequence[int], per_owner: int) -> list[in
     return [int(r["id"]) for r in rows]
 
 
-async def aon_follow_changed(change: EdgeChange) -> None:
-    """A new follow backfills the account's recent photos into the follower's feed.
+async def aon_follow_changed(*, follower_id: int, target_id: int, new: str | None) -> None:
+    """A follow that became active backfills the account's recent photos into
+    the follower's feed (idempotent: ZADD).
 
     An unfollow needs nothing here: readers drop photos of accounts the viewer
     no longer follows, and they age out of the capped feed.
     """
-    if not change.became_active:
+    if new != ACTIVE:
         return
-    ids = await _recent_photo_ids([change.target_id], PER_ACCOUNT)
+    ids = await _recent_photo_ids([target_id], PER_ACCOUNT)
     if not ids:
         return
-    await _abackfill(change.follower_id, ids)
+    await _abackfill(follower_id, ids)
 
 
 async def get_followed_ids(user_id: int, *, limit: int = MAX_FOLLOWED_FOR_REBUILD) -> list[int]:

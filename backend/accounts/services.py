@@ -1,4 +1,4 @@
-"""Writes for accounts: sign-up, log-in, tokens."""
+"""Writes for accounts: sign-up, log-in, tokens, profile edits."""
 
 from __future__ import annotations
 
@@ -12,18 +12,23 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from backend.errors import InvalidInput, NotAuthenticated
-from backend.runtime import in_thread
-from backend.shards import db, routing, topology
-from backend.shards.ids import shard_of
-from backend.social.models import Profile
-from backend.social.selectors import (
+from backend.accounts.cache import ainvalidate_users
+from backend.accounts.events import PRIVACY_CHANGED
+from backend.accounts.models import PROFILE, Profile
+from backend.accounts.selectors import (
+    ACCOUNT,
+    TOKEN,
     AccountRecord,
     get_account_by_username,
     token_hash,
     token_ttl,
 )
-from backend.social.selectors.accounts import ACCOUNT, TOKEN
+from backend.aftercommit import after_commit
+from backend.errors import InvalidInput, NotAuthenticated, NotFound
+from backend.runtime import in_thread
+from backend.shards import db, outbox, routing, topology
+from backend.shards.ids import shard_of
+from backend.validation import check_text
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._]{1,30}$")
 PASSWORD_MAX_LENGTH = 128
@@ -66,7 +71,7 @@ def check_email(email: str | None) -> str:
 async def _create_profile(logical: int) -> int:
     async def insert(conn: psycopg.AsyncConnection[Any], schema: str) -> int:
         cur = await conn.execute(
-            f'INSERT INTO {schema}."{Profile._meta.db_table}" (full_name, bio, is_private) '
+            f'INSERT INTO {schema}."{PROFILE}" (full_name, bio, is_private) '
             "VALUES ('', '', false) RETURNING user_id"
         )
         row = await cur.fetchone()
@@ -79,7 +84,7 @@ async def _create_profile(logical: int) -> int:
 async def _delete_profile(user_id: int) -> None:
     await routing.aquery(
         shard_of(user_id),
-        f'DELETE FROM {{schema}}."{Profile._meta.db_table}" WHERE user_id = %s',
+        f'DELETE FROM {{schema}}."{PROFILE}" WHERE user_id = %s',
         [user_id],
     )
 
@@ -199,3 +204,52 @@ async def do_log_out_everywhere(*, account_id: int) -> int:
         [account_id, token_ttl()],
     )
     return sum(1 for r in rows if r["live"])
+
+
+# Profile edits.
+
+FULL_NAME_MAX = Profile._meta.get_field("full_name").max_length or 64
+BIO_MAX = Profile._meta.get_field("bio").max_length or 300
+
+
+async def do_update_profile(
+    *, viewer_id: int, full_name: str | None, bio: str | None, is_private: bool | None
+) -> None:
+    """Change the given fields of the viewer's profile (None leaves a field as it is).
+
+    Turning private takes effect for photo URLs at once (presigned from the
+    next read); the objects' ACLs follow by the PRIVACY_CHANGED event's consumer
+    (backend/photos/visibility.py).
+    """
+    changes: dict[str, Any] = {}
+    if full_name is not None:
+        changes["full_name"] = check_text(full_name, what="fullName", max_length=FULL_NAME_MAX)
+    if bio is not None:
+        changes["bio"] = check_text(bio, what="bio", max_length=BIO_MAX)
+    if is_private is not None:
+        changes["is_private"] = is_private
+        if is_private:
+            changes["photos_public"] = False
+    if not changes:
+        return
+    assignments = ", ".join(f"{column} = %s" for column in changes)
+
+    async def update(conn: psycopg.AsyncConnection[Any], schema: str) -> None:
+        cur = await conn.execute(
+            f'SELECT is_private FROM {schema}."{PROFILE}" WHERE user_id = %s FOR UPDATE',
+            [viewer_id],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound("no such user")
+        await conn.execute(
+            f'UPDATE {schema}."{PROFILE}" SET {assignments} WHERE user_id = %s',
+            [*changes.values(), viewer_id],
+        )
+        if is_private is not None and bool(row["is_private"]) != is_private:
+            await outbox.record(
+                conn, shard_of(viewer_id), PRIVACY_CHANGED, user_id=viewer_id, is_private=is_private
+            )
+
+    await routing.awrite(shard_of(viewer_id), update)
+    await after_commit(ainvalidate_users([viewer_id]), "user cache invalidation")

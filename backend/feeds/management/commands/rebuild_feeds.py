@@ -9,10 +9,10 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from backend.accounts.selectors import get_all_account_ids
 from backend.commands import AsyncCommand
+from backend.feeds.services import arebuild_feed
 from backend.shards.progress import progress_bar
-from backend.social.feeds import arebuild_feed
-from backend.social.selectors import get_all_account_ids
 
 CONCURRENCY = 20  # feeds rebuilt at once (their shard reads overlap)
 

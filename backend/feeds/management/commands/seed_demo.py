@@ -11,12 +11,13 @@ from typing import Any
 from django.core.management.base import CommandParser
 from PIL import Image, ImageDraw
 
+from backend.accounts import services as accounts
+from backend.accounts.selectors import get_account_by_username, get_users_by_ids
 from backend.commands import AsyncCommand
 from backend.errors import InvalidInput
 from backend.photos.services import do_upload_photo
 from backend.shards.progress import progress_bar
-from backend.social import services
-from backend.social.selectors import get_account_by_username, get_users_by_ids
+from backend.social.services import follows
 
 DEMO_USERS = ["alice", "bob", "carol", "dave", "erin", "frank"]
 DEMO_PASSWORD = "demo-password"  # noqa: S105  (documented demo credentials)
@@ -50,7 +51,7 @@ class Command(AsyncCommand):
             for n, username in enumerate(DEMO_USERS):
                 account = await get_account_by_username(username)
                 if account is None:
-                    account, _ = await services.do_sign_up(
+                    account, _ = await accounts.do_sign_up(
                         username=username, password=DEMO_PASSWORD, email=f"{username}@example.com"
                     )
                     created[username] = account.id
@@ -83,4 +84,4 @@ class Command(AsyncCommand):
             for target in ids:
                 if follower != target:
                     with contextlib.suppress(InvalidInput):  # already following
-                        await services.do_follow(viewer_id=follower, target_id=target)
+                        await follows.do_follow(viewer_id=follower, target_id=target)

@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from backend import caching
+from backend.accounts.cache import USER_TTL, user_key
+from backend.accounts.models import ACCOUNT, TOKEN, Profile
 from backend.errors import Forbidden, InvalidInput
 from backend.shards import db, routing
-from backend.social.models import Account, AuthToken, Profile
-
-ACCOUNT = Account._meta.db_table
-TOKEN = AuthToken._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -210,3 +209,12 @@ async def get_users_by_ids(ids: list[int]) -> list[UserRecord | None]:
             )
         )
     return out
+
+
+async def get_users_cached(ids: list[int]) -> dict[int, UserRecord]:
+    """Users by ID through Memcached (one get_many, then the shards for misses)."""
+
+    async def load(missing: list[int]) -> dict[int, UserRecord]:
+        return {u.id: u for u in await get_users_by_ids(missing) if u is not None}
+
+    return await caching.aget_through(ids, key=user_key, load=load, ttl=USER_TTL)

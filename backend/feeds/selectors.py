@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend.feeds import feedstore
+from backend.feeds.services import arebuild_feed
 from backend.photos import photo_map
-from backend.photos.selectors import PhotoRecord
+from backend.photos.selectors import PhotoRecord, get_photos_cached
 from backend.redisconn import async_client
 from backend.shards import routing
 from backend.shards.ids import shard_of
-from backend.social import feedstore
-from backend.social.feeds import arebuild_feed
-from backend.social.models import Following, FollowStatus
-from backend.social.selectors.access import get_photos_cached
+from backend.social.models import FOLLOWING, FollowStatus
 from backend.social.selectors.follows import get_follow_statuses
 
-FOLLOWING = Following._meta.db_table
 MAX_ROUNDS = 4
 
 
