@@ -6,7 +6,7 @@
 # config, logs and pid files under .local/<profile>/, and is stopped by the pid
 # we recorded, never by name.
 #
-#   scripts/stack.sh [--profile P] up        start (idempotent), migrate, [seed]
+#   scripts/stack.sh [--profile P] up        build the web client, start (idempotent), migrate, [seed]
 #   scripts/stack.sh [--profile P] servers   start the data servers, PgBouncer, nginx
 #   scripts/stack.sh [--profile P] migrate   migrate the directory and every shard
 #   scripts/stack.sh [--profile P] app       start Dramatiq workers and the app instances
@@ -404,6 +404,7 @@ case "$CMD" in
     up)
         ensure_system_packages
         ensure_venv
+        "$ROOT/scripts/client.sh" build
         start_servers
         cd "$ROOT"
         migrate
@@ -411,6 +412,7 @@ case "$CMD" in
         start_app
         say "stack '$PROFILE' is up"
         echo "GraphiQL: $PUBLIC_URL/graphql"
+        echo "Web app:  $PUBLIC_URL/app/"
         ;;
     servers)
         ensure_system_packages
