@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -156,7 +157,12 @@ def start(
     return proc, out
 
 
-def finish(proc: subprocess.Popen[str], out: Path, timeout: float = 120) -> Result:
+def finish(
+    proc: subprocess.Popen[str], out: Path, timeout: float = 120, *, stop: bool = False
+) -> Result:
+    """wrk's result; `stop`: end the run now (wrk reports on SIGINT as at its end)."""
+    if stop:
+        proc.send_signal(signal.SIGINT)
     stdout, _ = proc.communicate(timeout=timeout)
     assert proc.returncode == 0 and out.exists(), stdout
     data = json.loads(out.read_text())
