@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 from backend.graph.errors import log, should_log
 from backend.graph.feeds.queries import Query as FeedQuery
 from backend.graph.limits import RequestLimits
+from backend.graph.nodes import Query as NodeQuery
 from backend.graph.notifications.mutations import Mutation as NotificationMutation
 from backend.graph.persisted import PersistedQueries
 from backend.graph.photos.mutations import Mutation as PhotoMutation
@@ -29,7 +30,7 @@ from backend.graph.social.mutations import GraphMutation
 from backend.graph.social.mutations import Mutation as SocialMutation
 from backend.graph.social.queries import Query as SocialQuery
 
-Query = merge_types("Query", (SocialQuery, PhotoQuery, FeedQuery))
+Query = merge_types("Query", (SocialQuery, PhotoQuery, FeedQuery, NodeQuery))
 Mutation = merge_types(
     "Mutation", (SocialMutation, GraphMutation, PhotoMutation, NotificationMutation)
 )

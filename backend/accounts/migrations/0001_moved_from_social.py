@@ -1,9 +1,10 @@
-import backend.shards.sql_expressions
 import django.contrib.postgres.functions
 import django.db.models.deletion
 import django.db.models.functions.datetime
 import django.db.models.functions.text
 from django.db import migrations, models
+
+import backend.shards.sql_expressions
 
 
 # Account, AuthToken and Profile moved from social to accounts (issue 14).
