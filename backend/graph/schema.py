@@ -46,7 +46,6 @@ class Mutation(SocialMutation, GraphMutation, PhotoMutation, NotificationMutatio
     pass
 
 
-
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
