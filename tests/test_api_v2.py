@@ -62,8 +62,11 @@ async def test_a_stranger_gets_a_private_profile_with_an_error_only_on_its_photo
 async def test_anonymous_viewer_and_feed_in_one_request_keep_the_data(
     client: httpx.AsyncClient,
 ) -> None:
-    body = await gql(client, "{ viewer { id } feed { edges { node { id } } } activity { "
-                     "edges { node { id } } } followRequests { edges { node { id } } } }")  # fmt: skip
+    body = await gql(
+        client,
+        "{ viewer { id } feed { edges { node { id } } } activity { edges { node { id } } } "
+        "followRequests { edges { node { id } } } }",
+    )
     assert body["data"] == {
         "viewer": None,
         "feed": None,
@@ -205,7 +208,8 @@ async def test_follows_viewer_and_an_approved_request(
                             "viewerHasRequested": False}  # fmt: skip
     approved = await _ok(
         client,
-        "mutation($id: ID!) { approveFollowRequest(userId: $id) { id followsViewer viewerFollows } }",
+        "mutation($id: ID!) { approveFollowRequest(userId: $id) "
+        "{ id followsViewer viewerFollows } }",
         {"id": requester["user"]["id"]},
         token=owner["token"],
     )
@@ -258,7 +262,8 @@ async def test_mutations_return_what_a_normalised_cache_needs(
     assert comment["photo"] == {"id": photo_id, "commentCount": 1}
     removed = await _ok(
         client,
-        "mutation($id: ID!) { removeComment(id: $id) { deletedCommentId photo { id commentCount } } }",
+        "mutation($id: ID!) { removeComment(id: $id) "
+        "{ deletedCommentId photo { id commentCount } } }",
         {"id": comment["id"]},
         token=token,
     )
@@ -268,8 +273,10 @@ async def test_mutations_return_what_a_normalised_cache_needs(
     }
     # The deprecated forms still answer as before.
     old = await _ok(client, COMMENT, {"id": photo_id, "t": "again"}, token=token)
-    assert (await _ok(client, "mutation($id: ID!) { deleteComment(id: $id) }",
-                      {"id": old["addComment"]["id"]}, token=token)) == {"deleteComment": True}  # fmt: skip
+    old_delete = "mutation($id: ID!) { deleteComment(id: $id) }"
+    assert await _ok(client, old_delete, {"id": old["addComment"]["id"]}, token=token) == {
+        "deleteComment": True
+    }
     second = await _photo(client, token)
     gone = await _ok(
         client,
@@ -329,8 +336,8 @@ async def test_node_keeps_a_private_accounts_photos_and_comments_private(
     # The profile itself is public, as user(id:) shows it.
     user = await _ok(client, NODE, {"id": owner["user"]["id"]}, token=stranger["token"])
     assert user["node"]["username"] == f"np_{unique}"
-    likers = await gql(client, "query($id: ID!) { photo(id: $id) { likers { edges { node { id } } } } }",
-                       {"id": photo_id}, token=stranger["token"])  # fmt: skip
+    likers_query = "query($id: ID!) { photo(id: $id) { likers { edges { node { id } } } } }"
+    likers = await gql(client, likers_query, {"id": photo_id}, token=stranger["token"])
     assert error_codes(likers) == ["FORBIDDEN"] and likers["data"] == {"photo": None}
 
 
@@ -342,7 +349,8 @@ async def test_a_small_upload_gets_small_squares_and_a_large_one_a_640_square(
 ) -> None:
     """Found: a 60x40 upload got a stretched 150x150 thumbnail."""
     user = await sign_up(client, f"sq_{unique}")
-    query = """mutation($file: Upload!, $caption: String) { uploadPhoto(file: $file, caption: $caption) {
+    query = """mutation($file: Upload!, $caption: String) {
+      uploadPhoto(file: $file, caption: $caption) {
         width height thumbnail: url(size: THUMBNAIL) square: url(size: SQUARE) } }"""
     for (width, height), expect in (((60, 40), (40, 40)), ((1600, 1200), (640, 640))):
         body = await upload(client, user["token"], png_bytes(width, height),

@@ -110,7 +110,8 @@ class SearchTerm(models.Model):
 
     class Meta:
         db_table = "accounts_searchterm"
-        indexes = [models.Index(fields=["kind", "term"], name="searchterm_prefix")]
+        # Covers every column a search reads: an index-only scan.
+        indexes = [models.Index(fields=["kind", "term", "user_id"], name="searchterm_prefix")]
 
     def __str__(self) -> str:
         return f"{self.term} -> {self.user_id}"

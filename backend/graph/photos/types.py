@@ -95,7 +95,7 @@ class Photo(Node):
         # The owner is loaded for `owner` too: one batched (memcached) read per page.
         owner = await info.context.loader(UserByIdLoader).load(self.record.owner_id)
         signed = owner is None or owner.photos_signed
-        rendition = images.Size[size.value]
+        rendition = images.Size[size.name]
         if rendition is images.Size.SQUARE and not self.record.has_square:
             rendition = images.Size.THUMBNAIL  # posted before SQUARE existed
         return photo_url(self.record.key, rendition, signed=signed)
