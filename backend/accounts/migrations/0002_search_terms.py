@@ -6,6 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_moved_from_social"),
+        # social 0001 created the account table whose usernames are copied below.
+        ("social", "0005_accounts_moved_out"),
     ]
 
     operations = [
