@@ -6,8 +6,10 @@ import os
 
 import dramatiq
 
-from backend import queue  # noqa: F401  (the broker must be set before actors are declared)
-from backend.redisconn import async_client
+from backend import (
+    queue,  # noqa: F401  (the broker must be set before actors are declared)
+    runtime,
+)
 
 HEARTBEAT_TTL = 60
 
@@ -19,4 +21,4 @@ def heartbeat_key(nonce: str) -> str:
 @dramatiq.actor(max_retries=0, time_limit=10_000)
 async def heartbeat(nonce: str) -> None:
     """Proves a worker consumes the queue: records which process ran it."""
-    await async_client().set(heartbeat_key(nonce), os.getpid(), ex=HEARTBEAT_TTL)
+    await runtime.redis().set(heartbeat_key(nonce), os.getpid(), ex=HEARTBEAT_TTL)

@@ -2,9 +2,9 @@
 
 Followers are generated straight into the owner's shard with COPY (not
 through the API) and each gets an existing feed in Redis (an active user).
-The photo row is inserted directly and published with the same call the
-upload mutation makes (`feeds.ado_publish`); the stack's real Dramatiq worker
-then pages the followers and runs the delivery chunks. The clock stops when
+The photo row is inserted directly and its fan-out job queued, as the feeds'
+consumer of PHOTO_POSTED does for an account this size; the stack's real
+Dramatiq worker then pages the followers and runs the delivery chunks. The clock stops when
 every follower's feed holds the photo (a sample is polled while it runs; all
 1M are checked at the end).
 

@@ -57,6 +57,9 @@ load_profile() {
     if [ "$profile" != dev ]; then
         export DJANGO_SETTINGS_MODULE=backend.settings.test
         export LOGICAL_SHARDS=${LOGICAL_SHARDS:-512}
+        # Longer than the suite's wait for a NOTIFY-woken relay
+        # (tests/test_outbox.py), so a lost NOTIFY cannot pass for one.
+        export OUTBOX_POLL_SECONDS=${OUTBOX_POLL_SECONDS:-15}
         # Tests make a "huge" (pulled, not fanned out) account with a few
         # dozen followers; the fan-out benchmark's 1M-follower account must
         # be fanned out.

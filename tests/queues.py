@@ -7,9 +7,8 @@ import json
 import time
 
 import backend.worker  # noqa: F401  (registers every actor and event consumer)
-from backend import events
+from backend import events, runtime
 from backend.queue import broker
-from backend.redisconn import async_client
 from backend.shards import db, outbox
 
 QUEUE = "default"
@@ -23,7 +22,7 @@ def consumer_names() -> set[str]:
 async def pending(actors: set[str]) -> int:
     """Messages of `actors` queued, delayed (retries, delays) or being worked on:
     a message leaves its queue's `.msgs` hash only when the worker acks it."""
-    client = async_client()
+    client = runtime.redis()
     count = 0
     for key in (f"{broker.namespace}:{QUEUE}.msgs", f"{broker.namespace}:{QUEUE}.DQ.msgs"):
         for raw in await client.hvals(key):  # type: ignore[misc]

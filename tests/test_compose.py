@@ -345,3 +345,13 @@ def test_dockerfile_copies_what_the_build_needs_and_the_context_keeps_it():
         assert (ROOT / path).exists(), f"COPY {path}: no such file"
         assert not any(fnmatch(path, pattern) for pattern in ignored), f"{path} is ignored"
     assert {".git", ".venv", ".local"} <= set(ignored), "keep the context small"
+
+
+def test_the_readme_documents_every_variable():
+    rows = [
+        line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `")
+    ]
+    # A row may name a pair: | `APNS_HOST` / `APNS_PORT` | ... |
+    names = {part.strip(" `") for row in rows for part in row.split("|")[1].split("/")}
+    missing = sorted(set(VARIABLES) - names)
+    assert not missing, f"add these to the README's configuration table: {missing}"

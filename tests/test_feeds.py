@@ -14,10 +14,10 @@ from django.conf import settings
 from django.core.management import call_command
 
 import tests.imagegen as imagegen
+from backend import runtime
 from backend.feeds import feedstore
 from backend.feeds.services import ado_deliver
 from backend.feeds.tasks import deliver_photo
-from backend.redisconn import async_client
 from backend.shards.stats import count_statements
 from tests.graphql import error_codes, gql, sign_up, upload
 from tests.queues import drain
@@ -82,7 +82,7 @@ async def test_follow_post_appears_and_unfollow_delete_remove(
     waited = await _wait_for(client, reader["token"], photo_id)
     assert waited < 5, waited
     # Really delivered by the fan-out (not a rebuild): it is in the Redis feed.
-    members = await async_client().zrange(feedstore.feed_key(int(reader["user"]["id"])), 0, -1)
+    members = await runtime.redis().zrange(feedstore.feed_key(int(reader["user"]["id"])), 0, -1)
     assert int(photo_id) in feedstore.photo_ids(members)
 
     second = await _post(client, author, 1)
@@ -117,7 +117,7 @@ async def test_private_account_reaches_only_approved_followers(
     await gql(client, APPROVE, {"id": approved["user"]["id"]}, token=owner["token"])
     photo_id = await _post(client, owner)
     await _wait_for(client, approved["token"], photo_id)
-    pending_members = await async_client().zrange(
+    pending_members = await runtime.redis().zrange(
         feedstore.feed_key(int(pending["user"]["id"])), 0, -1
     )
     assert int(photo_id) not in feedstore.photo_ids(pending_members)
@@ -140,11 +140,11 @@ async def test_huge_account_is_pulled_and_visible_at_once(
     await drain()
     for fan in (fans[0], fans[-1]):
         assert photo_id in await _feed_ids(client, fan["token"])
-    recent = await async_client().lrange(  # type: ignore[misc]
+    recent = await runtime.redis().lrange(  # type: ignore[misc]
         feedstore.recent_key(int(star["user"]["id"])), 0, -1
     )
     assert feedstore.photo_ids(recent) == [int(photo_id)]
-    members = await async_client().zrange(feedstore.feed_key(int(fans[0]["user"]["id"])), 0, -1)
+    members = await runtime.redis().zrange(feedstore.feed_key(int(fans[0]["user"]["id"])), 0, -1)
     assert int(photo_id) not in feedstore.photo_ids(members)
 
 
@@ -175,13 +175,13 @@ async def test_retried_delivery_does_not_duplicate(client: httpx.AsyncClient, un
     await _feed_ids(client, reader["token"])
     photo_id = await _post(client, author)
     key = feedstore.feed_key(reader_id)
-    size = await async_client().zcard(key)
+    size = await runtime.redis().zcard(key)
     assert await ado_deliver(photo_id=int(photo_id), follower_ids=[reader_id]) == 1
     assert await ado_deliver(photo_id=int(photo_id), follower_ids=[reader_id]) == 0
     for _ in range(2):  # the same chunk twice through the real worker
         deliver_photo.send(int(photo_id), [reader_id])
     await drain("deliver_photo")
-    assert await async_client().zcard(key) == size + 1
+    assert await runtime.redis().zcard(key) == size + 1
     assert (await _feed_ids(client, reader["token"])).count(photo_id) == 0  # not followed
     await gql(client, FOLLOW, {"id": author["user"]["id"]}, token=reader["token"])
     assert (await _feed_ids(client, reader["token"])).count(photo_id) == 1
@@ -195,7 +195,7 @@ async def test_missing_feed_is_rebuilt_from_the_shards(
     await gql(client, FOLLOW, {"id": author["user"]["id"]}, token=reader["token"])
     posted = [await _post(client, author, n) for n in range(3)]
     await _wait_for(client, reader["token"], posted[-1])
-    await async_client().delete(feedstore.feed_key(int(reader["user"]["id"])))
+    await runtime.redis().delete(feedstore.feed_key(int(reader["user"]["id"])))
     assert await _feed_ids(client, reader["token"]) == list(reversed(posted))
 
 
@@ -206,7 +206,7 @@ async def test_feeds_survive_flushall(client: httpx.AsyncClient, unique: str) ->
     await gql(client, FOLLOW, {"id": author["user"]["id"]}, token=reader["token"])
     posted = [await _post(client, author, n) for n in range(2)]
     await _wait_for(client, reader["token"], posted[-1])
-    await async_client().flushall()
+    await runtime.redis().flushall()
     assert await _feed_ids(client, reader["token"]) == list(reversed(posted))
     # And fan-out works again afterwards.
     third = await _post(client, author, 5)
@@ -266,14 +266,14 @@ async def test_rebuild_feeds_command(client: httpx.AsyncClient, unique: str) -> 
     await gql(client, FOLLOW, {"id": author["user"]["id"]}, token=reader["token"])
     posted = [await _post(client, author, n) for n in range(2)]
     key = feedstore.feed_key(int(reader["user"]["id"]))
-    await async_client().delete(key)
+    await runtime.redis().delete(key)
     out = io.StringIO()
     await asyncio.to_thread(
         call_command, "rebuild_feeds", "--user", reader["user"]["id"], "--json", stdout=out
     )
     summary = json.loads(out.getvalue())
     assert summary["users"] == 1 and summary["feed_entries"] == 2
-    members = await async_client().zrange(key, 0, -1)
+    members = await runtime.redis().zrange(key, 0, -1)
     assert feedstore.COMPLETE in members
     assert sorted(feedstore.photo_ids(members)) == sorted(int(p) for p in posted)
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from backend import runtime
 from backend.shards import db
 from backend.shards.stats import count_statements
 from tests.graphql import LOG_IN, SIGN_UP, UPLOAD, error_codes, gql, sign_up, upload
@@ -193,15 +194,14 @@ async def test_a_client_cannot_choose_its_ip_without_a_trusted_proxy(
     # Without a trusted proxy the header is ignored: both sign-ups come from
     # the test client's own address (127.0.0.1), whose bucket starts empty.
     from backend.ratelimit import PREFIX
-    from backend.redisconn import async_client
 
-    await async_client().delete(f"{PREFIX}signup_ip:ip:127.0.0.1")
+    await runtime.redis().delete(f"{PREFIX}signup_ip:ip:127.0.0.1")
     password = "correct horse battery"
     r1 = await post(client, SIGN_UP, {"username": f"tp1_{unique}", "password": password},
                     **{"X-Forwarded-For": "192.0.2.1"})  # fmt: skip
     r2 = await post(client, SIGN_UP, {"username": f"tp2_{unique}", "password": password},
                     **{"X-Forwarded-For": "192.0.2.2"})  # fmt: skip
-    await async_client().delete(f"{PREFIX}signup_ip:ip:127.0.0.1")
+    await runtime.redis().delete(f"{PREFIX}signup_ip:ip:127.0.0.1")
     assert error_codes(r1.json()) == []
     assert error_codes(r2.json()) == ["RATE_LIMITED"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type
 
 from backend.graph.schema import schema
@@ -135,3 +136,32 @@ async def test_an_approved_follower_sees_what_a_stranger_may_not(
     own = await gql(client, USER_FIELD.format(field=READS["sessions"]), {"id": owner_id},
                     token=world["owner"]["token"])  # fmt: skip
     assert error_codes(own) == [] and own["data"]["user"]["sessions"]
+
+
+async def test_the_domain_refuses_without_the_graph(client: httpx.AsyncClient, unique: str) -> None:
+    """The selectors apply the policy themselves: a caller other than the
+    graph layer (a command, a job) cannot read past it either."""
+    from backend.accounts.selectors import get_users_by_ids
+    from backend.errors import Forbidden
+    from backend.social.policy import Viewer
+    from backend.social.selectors.content import get_user_edges, get_user_photos
+
+    world = await _private_world(client, unique)
+    owner_id = int(world["owner"]["user"]["id"])
+    [owner] = await get_users_by_ids([owner_id])
+    assert owner is not None and owner.is_private
+    stranger = Viewer.of(int(world["stranger"]["user"]["id"]))
+    friend = Viewer.of(int(world["friend"]["user"]["id"]))
+    for who in (stranger, Viewer.of(None)):
+        with pytest.raises(Forbidden):
+            await get_user_photos(who, owner, before=None, limit=10)
+        for direction in ("followers", "following", "requests"):
+            with pytest.raises(Forbidden):
+                await get_user_edges(who, owner, direction, before=None, limit=10)
+    assert [p.id for p in await get_user_photos(friend, owner, before=None, limit=10)] == [
+        int(world["photo"])
+    ]
+    followers = await get_user_edges(friend, owner, "followers", before=None, limit=10)
+    assert [e.user_id for e in followers] == [int(world["friend"]["user"]["id"])]
+    with pytest.raises(Forbidden):  # requests: the owner's alone, even for a friend
+        await get_user_edges(friend, owner, "requests", before=None, limit=10)

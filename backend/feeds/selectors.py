@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend import runtime
 from backend.feeds import feedstore
 from backend.feeds.services import arebuild_feed
 from backend.photos import photo_map
 from backend.photos.selectors import PhotoRecord, get_photos_cached
-from backend.redisconn import async_client
 from backend.shards import routing
 from backend.shards.ids import shard_of
 from backend.social.models import FOLLOWING, FollowStatus
@@ -40,7 +40,7 @@ async def _followed_among(viewer_id: int, huge: list[int]) -> list[int]:
 
 
 async def _recent_of(pulled: list[int]) -> list[list[bytes]]:
-    pipe = async_client().pipeline(transaction=False)
+    pipe = runtime.redis().pipeline(transaction=False)
     for owner in pulled:
         pipe.lrange(feedstore.recent_key(owner), 0, feedstore.RECENT_MAX - 1)
     return list(await pipe.execute())
@@ -52,7 +52,7 @@ async def _candidates(
     """Up to `count` photo IDs older than `before`, newest first; True if more may
     follow; and the pulled accounts the viewer follows (found on the first call,
     `pulled=None`, in the same round trip as the feed read)."""
-    client = async_client()
+    client = runtime.redis()
     key = feedstore.feed_key(viewer_id)
     top = b"(" + feedstore.pack(before) if before is not None else b"+"
     bottom = b"(" + feedstore.BUILDING

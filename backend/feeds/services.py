@@ -21,10 +21,10 @@ from typing import Any
 
 from django.conf import settings
 
+from backend import runtime
 from backend.accounts.selectors import get_users_by_ids
 from backend.feeds import feedstore
 from backend.photos.models import PHOTO
-from backend.redisconn import async_client
 from backend.shards import routing
 from backend.shards.ids import shard_of
 from backend.social.models import FOLLOWER, FOLLOWING, FollowStatus
@@ -56,7 +56,7 @@ async def ado_deliver(*, photo_id: int, follower_ids: Sequence[int]) -> int:
     """Add a photo to these followers' feeds (those that exist); returns how many were new."""
     if not follower_ids:
         return 0
-    script = async_client().register_script(feedstore.DELIVER)
+    script = runtime.redis().register_script(feedstore.DELIVER)
     keys = [feedstore.feed_key(f) for f in follower_ids]
     delivered: int = await script(keys=keys, args=[feedstore.pack(photo_id), feedstore.cap()])
     return delivered
@@ -89,7 +89,7 @@ async def follower_chunks(owner_id: int) -> AsyncIterator[list[int]]:
 
 async def _abackfill(user_id: int, photo_ids: Sequence[int]) -> None:
     """Add photos to one user's feed, if that feed exists (BACKFILL)."""
-    script = async_client().register_script(BACKFILL)
+    script = runtime.redis().register_script(BACKFILL)
     await script(
         keys=[feedstore.feed_key(user_id)],
         args=[feedstore.cap(), *(feedstore.pack(i) for i in photo_ids)],
@@ -109,7 +109,7 @@ async def ado_publish(*, photo_id: int, owner_id: int) -> bool:
         # An account that was huge once stays in HUGE_ACCOUNTS: its recent list
         # holds photos that were never fanned out, and readers must keep pulling it.
         return True
-    client = async_client()
+    client = runtime.redis()
     pipe = client.pipeline(transaction=False)
     pipe.sadd(feedstore.HUGE_ACCOUNTS, owner_id)
     # LREM first: a second delivery of the event must not list the photo twice.
@@ -162,7 +162,7 @@ async def get_followed_ids(user_id: int, *, limit: int = MAX_FOLLOWED_FOR_REBUIL
 
 async def arebuild_feed(user_id: int) -> int:
     """Rebuild one feed from the shards; returns its size (markers included)."""
-    client = async_client()
+    client = runtime.redis()
     key = feedstore.feed_key(user_id)
     # Exists from now on, so fan-out deliveries during the rebuild are kept.
     await client.zadd(key, {feedstore.BUILDING: 0})

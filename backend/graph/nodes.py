@@ -15,11 +15,12 @@ import strawberry
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
 from backend.graph.node import Node
-from backend.graph.permissions import check_can_view
+from backend.graph.permissions import viewer
 from backend.graph.photos.loaders import PhotoByIdLoader
 from backend.graph.photos.types import Photo
 from backend.graph.social.loaders import UserByIdLoader
 from backend.graph.social.types import Comment, User
+from backend.social.policy import check_can_view
 from backend.social.selectors.objects import get_comment, get_object_kind
 
 
@@ -30,7 +31,7 @@ async def _photo(info: Info, photo_id: int) -> Photo | None:
     owner = await info.context.loader(UserByIdLoader).load(record.owner_id)
     if owner is None:
         return None
-    await check_can_view(info, owner)
+    await check_can_view(viewer(info), owner)
     return Photo(record=record)
 
 

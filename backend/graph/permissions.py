@@ -1,20 +1,19 @@
-"""Permission checks for resolvers, batched through the request's loaders."""
+"""The viewer as the privacy policy (backend/social/policy.py) sees it, with
+its follow statuses batched through this request's loader, the same one
+`viewerFollows` uses: a page that asks both makes one statement."""
 
 from __future__ import annotations
 
-from backend.accounts.selectors import UserRecord
 from backend.graph.context import Info
-from backend.social.selectors.follows import check_can_view_content
+from backend.graph.social.loaders import FollowStatusByTargetIdLoader
+from backend.social.policy import Viewer
 
 
-async def check_can_view(info: Info, owner: UserRecord) -> None:
-    """FORBIDDEN unless the viewer may see the owner's photos and follow lists."""
-    from backend.graph.social.loaders import FollowStatusByTargetIdLoader
+def viewer(info: Info) -> Viewer:
+    loader = info.context.loader(FollowStatusByTargetIdLoader)
 
-    viewer_id = info.context.viewer_id
-    status = None
-    if owner.is_private and viewer_id is not None and viewer_id != owner.id:
-        status = await info.context.loader(FollowStatusByTargetIdLoader).load(owner.id)
-    check_can_view_content(
-        viewer_id=viewer_id, owner_id=owner.id, is_private=owner.is_private, status=status
-    )
+    async def lookup(owner_ids: list[int]) -> dict[int, str]:
+        statuses = await loader.load_many(owner_ids)
+        return {o: s for o, s in zip(owner_ids, statuses, strict=True) if s is not None}
+
+    return Viewer(info.context.viewer_id, lookup)

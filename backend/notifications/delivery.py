@@ -23,11 +23,11 @@ from typing import Any
 from aioapns.common import NotificationRequest, NotificationResult, PushType
 from django.conf import settings
 
+from backend import runtime
 from backend.notifications import keys, selectors
 from backend.notifications.apns import ApnsSender, get_sender
 from backend.notifications.models import DEVICE
 from backend.notifications.payloads import Push, build_push
-from backend.redisconn import async_client
 from backend.shards import db
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def _describe(result: NotificationResult | BaseException) -> Any:
 
 
 async def _next_badges(recipient_ids: Sequence[int]) -> dict[int, int]:
-    pipe = async_client().pipeline(transaction=False)
+    pipe = runtime.redis().pipeline(transaction=False)
     for r in recipient_ids:
         pipe.incr(keys.badge_key(r))
         pipe.expire(keys.badge_key(r), keys.BADGE_TTL_SECONDS)
@@ -164,7 +164,7 @@ async def ado_send_push(
     username = await selectors.get_username(account_id=actor_id)
     if not tokens or username is None:
         return []
-    claim = await async_client().eval(  # type: ignore[misc]
+    claim = await runtime.redis().eval(  # type: ignore[misc]
         _CLAIM,
         2,
         keys.pending_key(kind, recipient_id, actor_id, photo_id),
@@ -196,7 +196,7 @@ async def ado_send_post_pushes(
     if username is None:
         return []
     # A redelivered batch (worker crash) must not push twice.
-    pipe = async_client().pipeline(transaction=False)
+    pipe = runtime.redis().pipeline(transaction=False)
     for r in recipient_ids:
         pipe.set(
             keys.dedup_key("post", r, actor_id, photo_id),

@@ -14,11 +14,11 @@ import uuid
 
 import psycopg
 
+from backend import runtime
 from backend.errors import InvalidInput, NotAuthenticated
 from backend.notifications import keys
 from backend.notifications.models import DEVICE, OPT_IN
 from backend.notifications.selectors import get_all_post_subscribers
-from backend.redisconn import async_client
 from backend.shards import db
 from backend.social.selectors.follows import get_active_followers_among
 
@@ -103,7 +103,7 @@ async def ado_set_post_notifications(*, account_id: int, followed_id: int, enabl
 
 async def ado_reset_badge(*, account_id: int) -> None:
     """The user has seen their activity: the next push starts the badge at 1."""
-    await async_client().delete(keys.badge_key(account_id))
+    await runtime.redis().delete(keys.badge_key(account_id))
 
 
 async def amark_pending(
@@ -123,7 +123,7 @@ async def amark_pending(
         return None
     nonce = uuid.uuid4().hex
     key = keys.pending_key(PushKind(kind), recipient_id, actor_id, photo_id)
-    await async_client().set(key, nonce, ex=keys.PENDING_TTL_SECONDS)
+    await runtime.redis().set(key, nonce, ex=keys.PENDING_TTL_SECONDS)
     return nonce
 
 
@@ -131,7 +131,7 @@ async def ado_cancel_notification(
     *, kind: PushKind, recipient_id: int, actor_id: int, photo_id: int | None
 ) -> None:
     """Make sure a push scheduled by `tasks.schedule` and not yet sent is never sent."""
-    await async_client().delete(keys.pending_key(PushKind(kind), recipient_id, actor_id, photo_id))
+    await runtime.redis().delete(keys.pending_key(PushKind(kind), recipient_id, actor_id, photo_id))
 
 
 async def apost_push_batches(*, actor_id: int) -> list[list[int]]:

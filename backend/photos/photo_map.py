@@ -28,6 +28,7 @@ from typing import Any, cast
 import redis
 import redis.asyncio as aioredis
 
+from backend import runtime
 from backend.errors import InvalidInput
 from backend.photos.photo_map_scripts import (
     BUCKET_RECORDS,
@@ -43,7 +44,6 @@ from backend.photos.photo_map_scripts import (
     SET_SCRIPT,
     _Script,
 )
-from backend.redisconn import async_client
 from backend.shards import routing
 from backend.shards.ids import SEQUENCE_BITS, SEQUENCE_MASK, SHARD_BITS, min_id_at, shard_of
 
@@ -146,7 +146,7 @@ def _owners(rows: list[tuple[int, int]], results: list[Any]) -> dict[int, int]:
 
 def aclient() -> aioredis.Redis:
     """This process's Redis client (shared with the feeds)."""
-    return async_client()
+    return runtime.redis()
 
 
 async def _arun(script: _Script, calls: list[Call]) -> list[Any]:

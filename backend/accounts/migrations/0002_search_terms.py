@@ -32,7 +32,9 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "accounts_searchterm",
-                "indexes": [models.Index(fields=["kind", "term", "user_id"], name="searchterm_prefix")],
+                "indexes": [
+                    models.Index(fields=["kind", "term", "user_id"], name="searchterm_prefix")
+                ],
             },
         ),
         # Usernames of the accounts that exist already (ASCII: lower() is their

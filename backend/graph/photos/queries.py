@@ -8,10 +8,11 @@ import strawberry
 
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
-from backend.graph.permissions import check_can_view
+from backend.graph.permissions import viewer
 from backend.graph.photos.loaders import PhotoByIdLoader
 from backend.graph.photos.types import Photo
 from backend.graph.social.loaders import UserByIdLoader
+from backend.social.policy import check_can_view
 
 
 @strawberry.type
@@ -31,5 +32,6 @@ class Query:
         owner = await info.context.loader(UserByIdLoader).load(record.owner_id)
         if owner is None:
             return None
-        await check_can_view(info, owner)
+        # The policy, with this request's loaders: many photos, one batch each.
+        await check_can_view(viewer(info), owner)
         return Photo(record=record)

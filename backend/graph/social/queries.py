@@ -11,7 +11,7 @@ from backend.accounts.selectors import (
     get_account_by_username,
     search_user_ids,
 )
-from backend.errors import InvalidInput, NotAuthenticated
+from backend.errors import InvalidInput, NotAuthenticated, NotFound
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
 from backend.graph.pagination import (
@@ -79,7 +79,10 @@ class Query:
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[User] | None:
         viewer_id = info.context.require_viewer()
-        return await user_edges(info, viewer_id, "requests", first, after)
+        me = await info.context.loader(UserByIdLoader).load(viewer_id)
+        if me is None:
+            raise NotFound("no such user")
+        return await user_edges(info, me, "requests", first, after)
 
     @strawberry.field(
         description="Accounts whose username or full name (or a later word of it: a last "

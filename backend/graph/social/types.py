@@ -22,10 +22,11 @@ from backend.graph.pagination import (
     encode_cursor,
     page_info,
 )
-from backend.graph.permissions import check_can_view
+from backend.graph.permissions import viewer
 from backend.social.models import FollowStatus
 from backend.social.selectors.comments import CommentRecord
-from backend.social.selectors.follows import Direction, get_edges
+from backend.social.selectors.content import get_user_edges, get_user_photos
+from backend.social.selectors.follows import Direction
 
 if TYPE_CHECKING:
     from backend.graph.photos.types import Photo
@@ -120,12 +121,10 @@ class User(Node):
     ) -> Connection[Annotated[Photo, strawberry.lazy("backend.graph.photos.types")]] | None:
         from backend.graph.photos.loaders import PhotoByIdLoader
         from backend.graph.photos.types import Photo
-        from backend.photos.selectors import get_photos_of_user
 
         first = check_first(first)
-        await check_can_view(info, self.record)
-        records = await get_photos_of_user(
-            owner_id=self.record.id, before=decode_cursor(after), limit=first + 1
+        records = await get_user_photos(
+            viewer(info), self.record, before=decode_cursor(after), limit=first + 1
         )
         loader = info.context.loader(PhotoByIdLoader)
         for record in records:
@@ -138,15 +137,13 @@ class User(Node):
     async def followers(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[User] | None:
-        await check_can_view(info, self.record)
-        return await user_edges(info, self.record.id, "followers", first, after)
+        return await user_edges(info, self.record, "followers", first, after)
 
     @strawberry.field(description="Whom this user follows, newest first." + PRIVATE_LIST)
     async def following(
         self, info: Info, first: First = 20, after: After = None
     ) -> Connection[User] | None:
-        await check_can_view(info, self.record)
-        return await user_edges(info, self.record.id, "following", first, after)
+        return await user_edges(info, self.record, "following", first, after)
 
     @strawberry.field(
         description="Where this user is signed in: their live sessions, most recently used "
@@ -195,14 +192,14 @@ class Session:
 
 
 async def user_edges(
-    info: Info, user_id: int, direction: Direction, first: int | None, after: str | None
+    info: Info, owner: UserRecord, direction: Direction, first: int | None, after: str | None
 ) -> Connection[User]:
     """A page of users on one side of the follow graph, resolved through the loader."""
     from backend.graph.social.loaders import UserByIdLoader
 
     first = check_first(first)
-    edges = await get_edges(
-        user_id=user_id, direction=direction, before=decode_cursor(after), limit=first + 1
+    edges = await get_user_edges(
+        viewer(info), owner, direction, before=decode_cursor(after), limit=first + 1
     )
     page = edges[:first]
     users = await info.context.loader(UserByIdLoader).load_many([e.user_id for e in page])

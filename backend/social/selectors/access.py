@@ -1,4 +1,5 @@
-"""Who may see what: private accounts show their content to approved followers only."""
+"""The owner of a photo a write (like, comment) may touch: the privacy policy
+first, with the owner learnt from the photo map where it can be."""
 
 from __future__ import annotations
 
@@ -6,27 +7,13 @@ import logging
 
 from redis.exceptions import RedisError
 
-from backend.accounts.selectors import UserRecord, get_users_cached
+from backend.accounts.selectors import get_users_cached
 from backend.errors import NotFound
 from backend.photos import photo_map
 from backend.photos.selectors import get_photos_by_ids
-from backend.social.selectors.follows import check_can_view_content, get_follow_statuses
+from backend.social.policy import Viewer, check_can_view
 
 log = logging.getLogger(__name__)
-
-
-async def check_can_view_user(*, viewer_id: int | None, owner: UserRecord) -> None:
-    """Raises FORBIDDEN unless the viewer may see the owner's photos and follow lists."""
-    if not owner.is_private or viewer_id == owner.id:
-        return
-    status = None
-    if viewer_id is not None:
-        status = (await get_follow_statuses(viewer_id=viewer_id, target_ids=[owner.id])).get(
-            owner.id
-        )
-    check_can_view_content(
-        viewer_id=viewer_id, owner_id=owner.id, is_private=owner.is_private, status=status
-    )
 
 
 async def access_photo_owner(*, viewer_id: int | None, photo_id: int) -> int:
@@ -51,5 +38,5 @@ async def access_photo_owner(*, viewer_id: int | None, photo_id: int) -> int:
     owner = (await get_users_cached([owner_id])).get(owner_id)
     if owner is None:
         raise NotFound("no such photo")
-    await check_can_view_user(viewer_id=viewer_id, owner=owner)
+    await check_can_view(Viewer.of(viewer_id), owner)
     return owner_id

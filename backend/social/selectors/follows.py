@@ -1,4 +1,5 @@
-"""Reads of follow edges, and who may see a user's content."""
+"""Reads of follow edges (no viewer: resolvers read them through
+selectors/content.py, which applies the privacy policy)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from backend.errors import Forbidden
 from backend.shards import routing
 from backend.shards.ids import MAX_ID, shard_of
 from backend.social.models import FOLLOWER, FOLLOWING, FollowStatus
@@ -61,19 +61,3 @@ async def get_active_followers_among(*, user_id: int, among: Iterable[int]) -> s
         [user_id, FollowStatus.ACTIVE.value, list(among)],
     )
     return {int(r["follower_id"]) for r in rows}
-
-
-def can_view_content(
-    *, viewer_id: int | None, owner_id: int, is_private: bool, status: str | None
-) -> bool:
-    """Public accounts show to everyone; private ones to the owner and approved followers."""
-    return not is_private or viewer_id == owner_id or status == FollowStatus.ACTIVE
-
-
-def check_can_view_content(
-    *, viewer_id: int | None, owner_id: int, is_private: bool, status: str | None
-) -> None:
-    if not can_view_content(
-        viewer_id=viewer_id, owner_id=owner_id, is_private=is_private, status=status
-    ):
-        raise Forbidden("this account is private: only its approved followers can see this")
