@@ -5,6 +5,8 @@ A small router in front of everything (docs/decisions/0010-runtime.md):
   at shutdown (backend/runtime.py);
 - `/graphql`: Strawberry's ASGI app;
 - `/healthz`, `/readyz`: answered here;
+- `/app/`: the built web client, `/static/graphiql/`: GraphiQL's files
+  (backend/webfiles.py);
 - anything else: Django's ASGI handler.
 
 Around it: the body limit (backend/limits.py), CORS for the origins in
@@ -36,6 +38,13 @@ from backend import health, runtime  # noqa: E402  (needs settings)
 from backend.graph.views import graphql_app  # noqa: E402
 from backend.limits import ASGIApp, Receive, Scope, Send, limit_request_body  # noqa: E402
 from backend.security import security_headers  # noqa: E402
+from backend.webfiles import (  # noqa: E402
+    CLIENT_PREFIX,
+    GRAPHIQL_PREFIX,
+    client_files,
+    graphiql_files,
+    redirect_to_client,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +86,30 @@ ROUTES: dict[str, ASGIApp] = {
     "/graphql/": graphql_app,  # type: ignore[dict-item]
     "/healthz": _json_endpoint(health.healthz),
     "/readyz": _json_endpoint(health.readyz),
+    CLIENT_PREFIX: redirect_to_client,
 }
+# Folders of files, by path prefix.
+PREFIXES: tuple[tuple[str, ASGIApp], ...] = (
+    (f"{CLIENT_PREFIX}/", client_files),
+    (f"{GRAPHIQL_PREFIX}/", graphiql_files),
+)
+
+
+def _route(path: str) -> ASGIApp | None:
+    app = ROUTES.get(path)
+    if app is not None:
+        return app
+    for prefix, files in PREFIXES:
+        if path.startswith(prefix):
+            return files
+    return None
 
 
 async def router(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await lifespan(scope, receive, send)
         return
-    app = ROUTES.get(scope.get("path", ""))
+    app = _route(scope.get("path", ""))
     if app is None:
         await django_application(dict(scope), receive, send)
         return

@@ -3,9 +3,11 @@
 The API answers JSON, which no browser should render, frame or sniff into
 something else: a Content-Security-Policy of `default-src 'none'`. GraphiQL
 (an HTML page, on where settings.GRAPHIQL is) gets a policy that lets its
-page load GraphiQL's scripts and styles from unpkg.com and talk to this
-origin only. Strict-Transport-Security where SECURE_HSTS_SECONDS is set
-(production).
+page load GraphiQL's scripts and styles from this origin (/static/graphiql/,
+built from npm) and talk to this origin only. The web client (/app/,
+backend/webfiles.py) gets one that allows its own files, and images from the
+photo storage's origins (CDN_BASE_URL, S3_PUBLIC_ENDPOINT_URL).
+Strict-Transport-Security where SECURE_HSTS_SECONDS is set (production).
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from backend.limits import ASGIApp, Receive, Scope, Send
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# GraphiQL's stylesheet embeds its fonts and icons as data: URLs, and its
+# editor sets inline styles; its scripts are files of this origin only.
 GRAPHIQL_CSP = (
-    b"default-src 'none'; script-src 'self' 'unsafe-inline' 'unsafe-eval' https://unpkg.com; "
-    b"style-src 'self' 'unsafe-inline' https://unpkg.com; font-src https://unpkg.com data:; "
-    b"img-src 'self' data: https://unpkg.com; connect-src 'self'; worker-src blob:; "
-    b"frame-ancestors 'none'"
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"font-src 'self' data:; img-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 COMMON = [
     (b"x-content-type-options", b"nosniff"),
@@ -31,6 +35,36 @@ COMMON = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+
+
+def graphiql_csp() -> bytes:
+    return GRAPHIQL_CSP
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def app_csp() -> bytes:
+    """The web client's policy: its own scripts and styles, the API on this
+    origin, photos from the storage's origins, upload previews from blob: URLs."""
+    photo_origins = sorted(
+        {
+            o
+            for o in (
+                _origin(settings.CDN_BASE_URL),
+                _origin(settings.S3_PUBLIC_ENDPOINT_URL or ""),
+            )
+            if o
+        }
+    )
+    img = " ".join(["'self'", "blob:", *photo_origins])
+    return (
+        f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {img}; "
+        "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ).encode()
 
 
 def _headers(html: bool) -> tuple[tuple[bytes, bytes], ...]:

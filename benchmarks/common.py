@@ -8,7 +8,12 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+# The benchmarks share their world-builders and documents with the tests
+# (tests/worlds.py): the repository root must be importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def log(msg: str) -> None:

@@ -13,7 +13,6 @@ docs/decisions/0014-photo-map-readers.md.
 from __future__ import annotations
 
 import argparse
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,8 +25,7 @@ from backend import caching  # noqa: E402
 from backend.photos import photo_map  # noqa: E402
 from backend.photos.cache import PHOTO_TTL, photo_key  # noqa: E402
 from backend.photos.selectors import get_photos_by_ids  # noqa: E402
-from backend.shards import routing  # noqa: E402
-from backend.shards.ids import shard_of  # noqa: E402
+from tests.worlds import insert_photos  # noqa: E402
 
 PAGE_CANDIDATES = 42
 
@@ -50,15 +48,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     [(owner_id, _)] = await make_users(1, "pmowner")
-    ids = []
-    for _ in range(PAGE_CANDIDATES):
-        rows = await routing.aquery(
-            shard_of(owner_id),
-            'INSERT INTO {schema}."photos_photo" (owner_id, caption, width, height, key) '
-            "VALUES (%s, '', 1080, 810, %s) RETURNING id",
-            [owner_id, secrets.token_urlsafe(16)],
-        )
-        ids.append(int(rows[0]["id"]))
+    ids = await insert_photos([owner_id], PAGE_CANDIDATES, width=1080, height=810)
     await photo_map.aset_owners((p, owner_id) for p in ids)
     keys = {photo_key(p): p for p in ids}
     await caching.aget_through(ids, key=photo_key, load=get_photos_by_ids, ttl=PHOTO_TTL)

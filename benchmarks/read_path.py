@@ -14,7 +14,6 @@ A page that grows with N is an N+1; the expected shape is flat.
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from typing import Any
 
@@ -26,42 +25,18 @@ import httpx  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 
 from backend.asgi import application  # noqa: E402
-from backend.shards import routing  # noqa: E402
-from backend.shards.ids import shard_of  # noqa: E402
 from backend.shards.stats import count_statements  # noqa: E402
 from backend.social.services.follows import do_follow  # noqa: E402
-
-FIELDS = """id likeCount viewerHasLiked commentCount owner { id username }
-  comments(first: 3) { edges { node { id text author { id username } } } }"""
+from tests.worlds import feed_page, insert_photos, photos_by_id  # noqa: E402
 
 
 async def build(n_photos: int) -> tuple[str, list[int]]:
     (viewer_id, token), *owners = await make_users(11, "reader")
-    photo_ids = []
-    for n in range(n_photos):
-        owner_id = owners[n % len(owners)][0]
-        rows = await routing.aquery(
-            shard_of(owner_id),
-            'INSERT INTO {schema}."photos_photo" (owner_id, width, height, key, comment_count) '
-            "VALUES (%s, 10, 10, %s, 4) RETURNING id",
-            [owner_id, secrets.token_urlsafe(16)],
-        )
-        photo_id = int(rows[0]["id"])
-        photo_ids.append(photo_id)
-        for c in range(4):
-            await routing.aquery(
-                shard_of(photo_id),
-                'INSERT INTO {schema}."social_comment" (photo_id, author_id, text) '
-                "VALUES (%s, %s, 'nice')",
-                [photo_id, owners[c][0]],
-            )
-        if n % 2:
-            await routing.aquery(
-                shard_of(photo_id),
-                'INSERT INTO {schema}."social_like" (photo_id, user_id) VALUES (%s, %s)',
-                [photo_id, viewer_id],
-            )
-    for owner_id, _ in owners:
+    owner_ids = [owner_id for owner_id, _ in owners]
+    photo_ids = await insert_photos(
+        owner_ids, n_photos, comments_by=owner_ids[:4], liked_by=viewer_id
+    )
+    for owner_id in owner_ids:
         await do_follow(viewer_id=viewer_id, target_id=owner_id)
     return token, photo_ids
 
@@ -86,15 +61,8 @@ async def main() -> None:
         # read of a missing feed rebuilds it from the shards: a one-off cost).
         await counted(client, "{ viewer { id } feed(first: 1) { edges { cursor } } }", token)
         for size in (5, 20, 50):
-            by_id = (
-                "{ "
-                + " ".join(
-                    f'p{i}: photo(id: "{pid}") {{ {FIELDS} }}'
-                    for i, pid in enumerate(photo_ids[:size])
-                )
-                + " }"
-            )
-            feed = f"{{ feed(first: {size}) {{ edges {{ node {{ {FIELDS} }} }} }} }}"
+            by_id = photos_by_id(photo_ids[:size])
+            feed = feed_page(size)
             row: dict[str, Any] = {}
             for name, query in (("photos_by_id", by_id), ("feed", feed)):
                 cache.clear()

@@ -59,6 +59,13 @@ ensure_venv() {
     fi
 }
 
+# Debian's Chromium for the browser tests (tests/browser/): Playwright drives it
+# by path and never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+ensure_chromium() {
+    [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || apt_install chromium
+}
+
 # throwaway_stack PROFILE: a fresh stack for PROFILE (its .local/ wiped), stopped
 # by pid when the calling script exits; its environment is exported.
 throwaway_stack() {

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# `make lint`: ruff, import-linter and mypy through pre-commit (hooks run from .venv, no network),
-# then graphql-schema-linter on schema.graphql (tools/schema-lint/, installed with `npm ci`).
+# `make lint`: ruff, import-linter and mypy through pre-commit (hooks run from .venv,
+# no network), then the web client's operations check and TypeScript type-check, then
+# graphql-schema-linter on schema.graphql (tools/schema-lint/, installed with `npm ci`).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_venv
 cd "$ROOT"
 "$VENV/bin/pre-commit" run --all-files
+"$ROOT/scripts/client.sh" typecheck
 
 LINTER="$ROOT/tools/schema-lint"
 command -v npm >/dev/null || die "npm is needed for the schema linter: apt-get install -y npm"

@@ -4,7 +4,7 @@
 # Everything listens on 127.0.0.1, keeps its data, logs and pid files under
 # .local/<profile>/, and is stopped by the pid we recorded, never by name.
 #
-#   scripts/stack.sh [--profile P] up        start (idempotent), migrate, [seed]
+#   scripts/stack.sh [--profile P] up        build the web client, start (idempotent), migrate, [seed]
 #   scripts/stack.sh [--profile P] servers   start the data servers only
 #   scripts/stack.sh [--profile P] migrate   migrate the directory and every shard
 #   scripts/stack.sh [--profile P] app       start Dramatiq workers and gunicorn
@@ -205,6 +205,7 @@ case "$CMD" in
     up)
         ensure_system_packages
         ensure_venv
+        "$ROOT/scripts/client.sh" build
         start_servers
         cd "$ROOT"
         migrate
@@ -212,6 +213,7 @@ case "$CMD" in
         start_app
         say "stack '$PROFILE' is up"
         echo "GraphiQL: http://127.0.0.1:$APP_PORT/graphql"
+        echo "Web app:  http://127.0.0.1:$APP_PORT/app/"
         ;;
     servers)
         ensure_system_packages

@@ -8,7 +8,6 @@ which is what an upload and its fan-out do, without 40 image uploads.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +22,8 @@ from backend.shards import routing, topology
 from backend.shards.ids import shard_of
 from backend.shards.stats import count_statements
 from tests.graphql import gql, sign_up
+from tests.queues import drain
+from tests.worlds import insert_photos
 
 FEED = """
 query($first: Int) {
@@ -41,15 +42,7 @@ async def _server(user: dict[str, Any]) -> str:
 
 async def _photos(owner_id: int, n: int) -> list[int]:
     """n photo rows of owner_id, oldest first, in the map like an upload's."""
-    ids = []
-    for _ in range(n):
-        rows = await routing.aquery(
-            shard_of(owner_id),
-            'INSERT INTO {schema}."photos_photo" (owner_id, caption, width, height, key) '
-            "VALUES (%s, '', 10, 10, %s) RETURNING id",
-            [owner_id, secrets.token_urlsafe(16)],
-        )
-        ids.append(int(rows[0]["id"]))
+    ids = await insert_photos([owner_id], n)
     await photo_map.aset_owners((p, owner_id) for p in ids)
     return ids
 
@@ -111,6 +104,7 @@ async def test_feed_stays_correct_without_the_map(client: httpx.AsyncClient, uni
     friend = await sign_up(client, f"qf_{unique}")
     stranger = await sign_up(client, f"qs_{unique}")
     await gql(client, FOLLOW, {"id": str(_id(friend))}, token=reader["token"])
+    await drain()  # the follow's backfill is done before the photos exist
     await _feed(client, reader["token"])
     kept = await _photos(_id(friend), 3)
     gone = await _photos(_id(friend), 1)

@@ -25,17 +25,7 @@ from backend.shards.ids import shard_of
 from backend.shards.stats import count_statements
 from tests.graphql import gql, sign_up
 from tests.shardutil import start_stopped_servers
-
-PHOTO_FIELDS = """
-  id likeCount viewerHasLiked commentCount url(size: THUMBNAIL)
-  owner { id username }
-  comments(first: 3) { edges { node { id text author { id username } } } }
-"""
-
-
-def _photos_query(ids: list[int]) -> str:
-    parts = [f'p{n}: photo(id: "{pid}") {{ {PHOTO_FIELDS} }}' for n, pid in enumerate(ids)]
-    return "{ " + "\n".join(parts) + " }"
+from tests.worlds import insert_photos, photos_by_id
 
 
 async def _make_world(client: httpx.AsyncClient, unique: str, n_photos: int) -> dict[str, Any]:
@@ -53,30 +43,13 @@ async def _make_world(client: httpx.AsyncClient, unique: str, n_photos: int) -> 
     owners = [o for pair in zip(by_server, reversed(by_server), strict=True) for o in pair]
     owners = list({o["user"]["id"]: o for o in owners}.values())
     commenters = [int(o["user"]["id"]) for o in owners[:3]]
-    photo_ids: list[int] = []
-    for n in range(n_photos):
-        owner_id = int(owners[n % len(owners)]["user"]["id"])
-        rows = await routing.aquery(
-            shard_of(owner_id),
-            'INSERT INTO {schema}."photos_photo" (owner_id, caption, width, height, key, '
-            "comment_count, like_count) VALUES (%s, '', 10, 10, %s, 4, %s) RETURNING id",
-            [owner_id, secrets.token_urlsafe(16), n % 2],
-        )
-        photo_id = int(rows[0]["id"])
-        photo_ids.append(photo_id)
-        for c in range(4):
-            await routing.aquery(
-                shard_of(photo_id),
-                'INSERT INTO {schema}."social_comment" (photo_id, author_id, text) '
-                "VALUES (%s, %s, %s)",
-                [photo_id, commenters[c % len(commenters)], f"c{c}"],
-            )
-        if n % 2:
-            await routing.aquery(
-                shard_of(photo_id),
-                'INSERT INTO {schema}."social_like" (photo_id, user_id) VALUES (%s, %s)',
-                [photo_id, int(viewer["user"]["id"])],
-            )
+    # Four comments each (the fourth by the first commenter again).
+    photo_ids = await insert_photos(
+        [int(o["user"]["id"]) for o in owners],
+        n_photos,
+        comments_by=[*commenters, commenters[0]],
+        liked_by=int(viewer["user"]["id"]),
+    )
     user_ids = [int(u["user"]["id"]) for u in [viewer, *owners]]
     return {"viewer": viewer, "photo_ids": photo_ids, "servers": servers, "user_ids": user_ids}
 
@@ -116,7 +89,7 @@ async def test_statements_per_server_do_not_grow_with_the_page(
     for size in (5, 20, 50):
         # Memcached off the path: fresh copies are what this test counts.
         await _forget(world)
-        data, counter = await _counted(client, _photos_query(world["photo_ids"][:size]), token)
+        data, counter = await _counted(client, photos_by_id(world["photo_ids"][:size]), token)
         assert len(data) == size
         for n in range(size):
             photo = data[f"p{n}"]
@@ -166,7 +139,7 @@ async def test_memcached_hits_issue_fewer_statements(
     client: httpx.AsyncClient, unique: str
 ) -> None:
     world = await _make_world(client, unique, 20)
-    query = _photos_query(world["photo_ids"])
+    query = photos_by_id(world["photo_ids"])
     await _forget(world)
     cold_data, cold = await _counted(client, query, world["viewer"]["token"])
     warm_data, warm = await _counted(client, query, world["viewer"]["token"])
@@ -190,7 +163,7 @@ async def test_answers_stay_correct_with_memcached_down(
     client: httpx.AsyncClient, unique: str
 ) -> None:
     world = await _make_world(client, unique, 6)
-    query = _photos_query(world["photo_ids"])
+    query = photos_by_id(world["photo_ids"])
     token = world["viewer"]["token"]
     before, _ = await _counted(client, query, token)
     pid = _memcached_pid()

@@ -6,6 +6,7 @@ request handling in between (docs/decisions/0010-runtime.md).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cross_web import FormData, HTTPException, StarletteRequestAdapter
@@ -26,6 +27,9 @@ from backend.graph.schema import schema
 
 # `operations` and `map`, the GraphQL multipart request spec's two fields.
 MULTIPART_FIELDS = 2
+# GraphiQL's page: its files are served from this origin (/static/graphiql/,
+# backend/webfiles.py), with a default query that shows how to sign in.
+GRAPHIQL_PAGE = (Path(__file__).resolve().parent / "graphiql.html").read_text()
 
 
 def bearer_token(headers: Any) -> str | None:
@@ -52,6 +56,10 @@ class LimitedRequestAdapter(StarletteRequestAdapter):
 
 class GraphQLApp(StrictGraphQL):
     request_adapter_class = LimitedRequestAdapter
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return GRAPHIQL_PAGE
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A browser asks for HTML; a GET that names a persisted query (APQ
