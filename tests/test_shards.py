@@ -162,3 +162,54 @@ def test_move_refuses_bad_requests():
         call_command("shards", "move", "--logical", "3", "--to", here, stdout=StringIO())
     with pytest.raises(CommandError, match="unknown server"):
         call_command("shards", "move", "--logical", "3", "--to", "nowhere", stdout=StringIO())
+
+
+CATALOG = """
+SELECT 'column', table_name, column_name || ' ' || data_type || ' ' || is_nullable
+       || ' ' || coalesce(regexp_replace(column_default, 'shard_[0-9]+', 'S', 'g'), '')
+  FROM information_schema.columns WHERE table_schema = %(s)s
+UNION ALL
+SELECT 'index', tablename, regexp_replace(indexdef, 'shard_[0-9]+', 'S', 'g')
+  FROM pg_indexes WHERE schemaname = %(s)s
+UNION ALL
+SELECT 'constraint', regexp_replace(conrelid::regclass::text, 'shard_[0-9]+', 'S'),
+       contype::text || ' ' || pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = %(s)s::regnamespace
+UNION ALL
+SELECT 'migration', app, name FROM {schema}.django_migrations
+ORDER BY 1, 2, 3
+"""
+
+
+def test_a_fresh_schema_gets_what_the_migration_executor_would_make(monkeypatch):
+    """New schemas run the plan's collected SQL (migrator._create_fresh); the
+    tables, defaults, indexes, constraints and recorded migrations must be
+    those that Django's executor makes one migration at a time."""
+    from backend.shards import migrator
+
+    server, fast, slow = "shard1", 8001, 8002
+    catalogs = {}
+    try:
+        for logical in (fast, slow):
+            with connections[server].cursor() as cur:
+                cur.execute(f"DROP SCHEMA IF EXISTS {schema_name(logical)} CASCADE")
+            if logical == slow:
+                monkeypatch.setattr(
+                    migrator,
+                    "_create_fresh",
+                    lambda s, executor, plan: executor.migrate(
+                        migrator.migration_targets(executor), plan=plan
+                    ),
+                )
+            assert migrate_schema(server, logical) >= 1
+            schema = schema_name(logical)
+            with connections[server].cursor() as cur:
+                cur.execute(CATALOG.format(schema=schema), {"s": schema})
+                rows = cur.fetchall()
+            catalogs[logical] = [tuple(str(v).replace(schema, "S") for v in row) for row in rows]
+        assert len(catalogs[fast]) > 50
+        assert catalogs[fast] == catalogs[slow]
+    finally:
+        with connections[server].cursor() as cur:
+            for logical in (fast, slow):
+                cur.execute(f"DROP SCHEMA IF EXISTS {schema_name(logical)} CASCADE")

@@ -5,6 +5,13 @@ migrations. For each logical schema we point a Django connection to its
 physical server at that schema (search_path) and run Django's migration
 executor there, so each schema has its own `django_migrations` table: a run
 that is interrupted resumes where it stopped, and a second run does nothing.
+
+A schema with no migration applied yet (every schema of a new stack) does
+not go through the executor one migration at a time: the plan's SQL is
+collected once per server (as `sqlmigrate` does), then run in each new
+schema in one transaction with the plan recorded as applied. The executor
+renders Django's model state for every operation of every migration; on
+512 schemas that was most of `make up`'s time.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connections
+from django.db import connections, transaction
+from django.db.migrations import Migration
 from django.db.migrations.executor import MigrationExecutor
 
 from backend.shards import outbox
@@ -23,6 +31,7 @@ from backend.shards.sql import id_functions_sql
 from backend.shards.topology import ShardMap
 
 Progress = Callable[[int], None]
+Plan = tuple[Migration, bool]
 
 
 def sharded_apps() -> set[str]:
@@ -55,12 +64,35 @@ def migrate_schema(server: str, logical: int) -> int:
         executor = MigrationExecutor(conn)
         targets = migration_targets(executor)
         plan = executor.migration_plan(targets)
-        if plan:
+        if plan and not executor.loader.applied_migrations:
+            _create_fresh(server, executor, plan)
+        elif plan:
             executor.migrate(targets, plan=plan)
         return len(plan)
     finally:
         with conn.cursor() as cur:
             cur.execute("SET search_path TO public")
+
+
+_fresh_sql: dict[tuple[str, tuple[tuple[str, str], ...]], list[str]] = {}
+_fresh_lock = threading.Lock()
+
+
+def _create_fresh(server: str, executor: MigrationExecutor, plan: list[Plan]) -> None:
+    """Run the whole plan's SQL in a schema that has none of it yet."""
+    key = (server, tuple((m.app_label, m.name) for m, _ in plan))
+    with _fresh_lock:
+        statements = _fresh_sql.get(key)
+        if statements is None:
+            # collect_sql: what `sqlmigrate` prints (not in django-stubs).
+            statements = _fresh_sql[key] = executor.loader.collect_sql(plan)  # type: ignore[attr-defined]
+    with transaction.atomic(using=server):
+        with executor.connection.cursor() as cur:
+            for sql in statements:
+                cur.execute(sql)
+        executor.recorder.ensure_schema()
+        for migration, _ in plan:
+            executor.recorder.record_applied(migration.app_label, migration.name)
 
 
 def migrate_all(shard_map: ShardMap, progress: Progress | None = None) -> dict[str, int]:

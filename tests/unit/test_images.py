@@ -16,6 +16,8 @@ import tests.imagegen as imagegen
 from backend.errors import InvalidInput
 from backend.photos.images import ProcessedImage, Size, check_and_process
 
+pytestmark = pytest.mark.unit
+
 
 def _open(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
