@@ -55,10 +55,6 @@ class EdgeChange:
     old: Status
     new: Status
 
-    @property
-    def became_active(self) -> bool:
-        return self.new == ACTIVE and self.old != ACTIVE
-
 
 def _active(status: Status) -> int:
     return 1 if status == ACTIVE else 0
