@@ -88,6 +88,9 @@ load_profile() {
             export FEED_PULL_THRESHOLD=${FEED_PULL_THRESHOLD:-100000000}
         else
             export FEED_PULL_THRESHOLD=${FEED_PULL_THRESHOLD:-25}
+            # Two instances of one worker each: the test stacks' app tier uses
+            # as many processes as the single gunicorn of two workers did.
+            export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1}
         fi
         # Tests and benchmarks sign up and write from one address far faster
         # than a person: the limits are raised here, and the rate-limit tests
