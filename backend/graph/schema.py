@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 from backend.graph.errors import log, should_log
 from backend.graph.feeds.queries import Query as FeedQuery
 from backend.graph.limits import RequestLimits
+from backend.graph.metrics import RequestMetrics
 from backend.graph.notifications.mutations import Mutation as NotificationMutation
 from backend.graph.persisted import PersistedQueries
 from backend.graph.photos.mutations import Mutation as PhotoMutation
@@ -62,6 +63,7 @@ def build_schema(**kwargs: Any) -> Schema:
         mutation=Mutation,
         config=StrawberryConfig(disable_field_suggestions=not settings.GRAPHQL_FIELD_SUGGESTIONS),
         extensions=[
+            RequestMetrics,  # outermost: it times and counts everything below
             PersistedQueries,  # first: it may supply the document
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),

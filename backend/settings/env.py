@@ -96,6 +96,12 @@ VARIABLES: dict[str, Var] = {
         ),
         Var("SENTRY_DSN", "", "Sentry DSN; errors are reported when set"),
         Var("SENTRY_ENVIRONMENT", "local", "Sentry environment tag"),
+        Var("SENTRY_SAMPLE_RATE", "1.0", "share of errors sent to Sentry (0 to 1)"),
+        Var(
+            "SENTRY_TRACES_SAMPLE_RATE",
+            "0",
+            "share of requests traced to Sentry's performance view (0: none, no overhead)",
+        ),
         Var("LOG_LEVEL", "INFO", "root log level"),
         Var("APNS_KEY_PATH", "", "APNs auth key (.p8) file; push notifications are off when empty"),
         Var("APNS_KEY_ID", "", "key ID of the .p8 key (10 characters, from Apple)"),

@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 
+from backend import metrics
 from backend.aftercommit import after_commit
 from backend.errors import Forbidden, NotFound
 from backend.photos.cache import ainvalidate_photos
@@ -51,6 +52,7 @@ async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> Comment
         return comment, photo
 
     comment, _ = await routing.awrite(shard_of(photo_id), add)
+    metrics.COMMENTS.inc()
     await after_commit(ainvalidate_photos([photo_id]), "photo cache invalidation")
     return comment
 
