@@ -145,4 +145,4 @@ if settings.SENTRY_DSN:
     from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
 
     # One Sentry scope per request (backend/sentry.py), outermost.
-    application = SentryAsgiMiddleware(application)  # type: ignore[assignment]
+    application = SentryAsgiMiddleware(application)

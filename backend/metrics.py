@@ -20,6 +20,7 @@ servers and caches are configuration names, results and codes are enums.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,6 +33,29 @@ from prometheus_client import (
 )
 
 MULTIPROC_DIR_VAR = "PROMETHEUS_MULTIPROC_DIR"
+# METRICS_ENABLED=false turns every metric below into a no-op: only to measure
+# what counting costs (benchmarks/metrics_overhead.py), never in production.
+ENABLED = os.environ.get("METRICS_ENABLED", "true").strip().lower() not in {"0", "false", "off"}
+
+
+class _Off:
+    """A metric that records nothing (METRICS_ENABLED=false)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def labels(self, *args: Any, **kwargs: Any) -> _Off:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def observe(self, amount: float) -> None:
+        pass
+
+
+if not ENABLED:
+    Counter = Histogram = _Off  # type: ignore[misc, assignment]
 
 # Seconds: requests and statements are fast, a bad one is seconds.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -120,7 +144,7 @@ def exposition() -> tuple[bytes, str]:
     multiprocess mode, this process's otherwise."""
     if multiprocess_mode():
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
@@ -128,4 +152,4 @@ def exposition() -> tuple[bytes, str]:
 def mark_process_dead(pid: int) -> None:
     """A gunicorn worker exited: drop its live gauges (counters stay summed)."""
     if multiprocess_mode():
-        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(pid)

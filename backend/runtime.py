@@ -131,7 +131,7 @@ def _pool(server: str, purpose: str) -> AsyncConnectionPool:
             "connect_timeout": 5,
             # PgBouncer in transaction mode has no server-side prepared statements.
             "prepare_threshold": None,
-            "cursor_factory": MeteredCursor.for_server(server),
+            **({"cursor_factory": MeteredCursor.for_server(server)} if metrics.ENABLED else {}),
         },
         name=f"{server}-{purpose}",
         timeout=10,

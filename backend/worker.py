@@ -56,7 +56,7 @@ if os.environ.get("OUTBOX_RELAY", "on") != "off":
 # all of them write to PROMETHEUS_MULTIPROC_DIR, the same directory as
 # dramatiq_prom_db (scripts/monitoring.sh). Off unless the port is set: its
 # default would listen on 0.0.0.0:9191.
-if os.environ.get("dramatiq_prom_port"):
-    from dramatiq.middleware.prometheus import Prometheus  # noqa: E402
+if os.environ.get("dramatiq_prom_port"):  # noqa: SIM112  (Dramatiq's own name)
+    from dramatiq.middleware.prometheus import Prometheus
 
     broker.add_middleware(Prometheus())

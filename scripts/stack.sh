@@ -14,6 +14,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/profile.sh"
+source "$(dirname "$0")/monitoring.sh"
 
 PROFILE=dev
 while [ $# -gt 0 ]; do
@@ -167,15 +168,20 @@ start_app() {
     # An idle worker polls the queue at most every 100 ms (default 1 s), so a
     # fan-out starts well within a second of the upload.
     export dramatiq_worker_timeout=${dramatiq_worker_timeout:-100}
-    spawn worker dramatiq "$VENV/bin/dramatiq" backend.worker \
+    reset_worker_metrics
+    # shellcheck disable=SC2046  (the metrics variables: NAME=value words)
+    spawn worker dramatiq env $(worker_metrics_env) "$VENV/bin/dramatiq" backend.worker \
         --processes "${DRAMATIQ_PROCESSES:-1}" --threads "${DRAMATIQ_THREADS:-4}"
-    spawn gunicorn gunicorn "$VENV/bin/gunicorn" backend.asgi:application \
+    # shellcheck disable=SC2046
+    spawn gunicorn gunicorn env $(web_metrics_env "$APP_PORT") "$VENV/bin/gunicorn" \
+        backend.asgi:application -c python:backend.gunicorn_conf \
         -k uvicorn_worker.UvicornWorker -b "127.0.0.1:$APP_PORT" \
         -w "${WEB_CONCURRENCY:-2}" --graceful-timeout 5 --timeout 60
     wait_port "$APP_PORT" gunicorn 300
 }
 
 stop_all() {
+    stop_monitoring
     stop_pid "$RUN/gunicorn.pid" gunicorn gunicorn
     stop_pid "$RUN/worker.pid" dramatiq "dramatiq workers"
     # (moto_server: what the S3 pid file held before the gate existed)
@@ -204,16 +210,20 @@ status() {
 case "$CMD" in
     up)
         ensure_system_packages
+        ensure_monitoring_packages
         ensure_venv
         "$ROOT/scripts/client.sh" build
         start_servers
+        start_monitoring  # beside the migration: it only waits for ports
         cd "$ROOT"
         migrate
         if [ "$PROFILE" = dev ]; then "$PY" manage.py seed_demo; fi
         start_app
+        wait_monitoring
         say "stack '$PROFILE' is up"
         echo "GraphiQL: http://127.0.0.1:$APP_PORT/graphql"
         echo "Web app:  http://127.0.0.1:$APP_PORT/app/"
+        echo "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT/  Alertmanager: http://127.0.0.1:$ALERTMANAGER_PORT/"
         ;;
     servers)
         ensure_system_packages
@@ -225,7 +235,7 @@ case "$CMD" in
     down) stop_all ;;
     status) status ;;
     env)
-        for v in $(compgen -e | grep -E '^(STACK_|PG_|DIRECTORY_|SHARD_|REDIS_|MEMCACHED_|S3_|AWS_|APP_PORT|DJANGO_SETTINGS_MODULE|LOGICAL_SHARDS|FEED_|CDN_|APNS_|RATE_LIMIT_|TRUSTED_PROXIES|OUTBOX_)'); do
+        for v in $(compgen -e | grep -E '^(STACK_|PG_|DIRECTORY_|SHARD_|REDIS_|MEMCACHED_|S3_|AWS_|APP_PORT|DJANGO_SETTINGS_MODULE|LOGICAL_SHARDS|FEED_|CDN_|APNS_|RATE_LIMIT_|TRUSTED_PROXIES|OUTBOX_|SENTRY_|PROMETHEUS_PORT|ALERTMANAGER_PORT|PAGER_PORT|BLACKBOX_PORT|WORKER_METRICS_PORT|[A-Z]+_EXPORTER_PORTS?$)'); do
             printf 'export %s=%q\n' "$v" "${!v}"
         done
         ;;

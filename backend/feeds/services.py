@@ -65,7 +65,7 @@ async def ado_deliver(*, photo_id: int, follower_ids: Sequence[int]) -> int:
     keys = [feedstore.feed_key(f) for f in follower_ids]
     delivered: int = await script(keys=keys, args=[feedstore.pack(photo_id), feedstore.cap()])
     metrics.FEED_DELIVERIES.inc(delivered)
-    created = decode_id(photo_id).created_at().timestamp()
+    created = decode_id(photo_id).created_at.timestamp()
     metrics.FANOUT_LAG.observe(max(0.0, time.time() - created))
     return delivered
 

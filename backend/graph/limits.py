@@ -320,3 +320,5 @@ def limit(name: str) -> ratelimit.Limit:
 # A malformed limit fails at startup, not on the first request that needs it.
 for _name in settings.RATE_LIMIT_NAMES:
     limit(_name)
+    # Present from the start (at 0), so rate() sees a limit's first refusal.
+    metrics.RATE_LIMITED.labels(_name)

@@ -7,9 +7,10 @@ request's scope with the operation, so an error event names it.
 The operation label is bounded whatever clients send: a name the clients'
 committed documents use (backend/graph/trusted_documents.json: `Feed`,
 `LikePhoto`, ...) is kept; any other operation, named or anonymous, is
-grouped as `<type>:<first root field>` (`query:feed`, `mutation:likePhoto`),
-so a client inventing names or sending ad-hoc queries adds at most one series
-per root field, never one per query text.
+grouped as `<type>:<first root field>` (`query:feed`, `mutation:likePhoto`;
+`query:other` when that field does not exist), so a client inventing names or
+sending ad-hoc queries adds at most one series per root field, never one per
+query text.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import AsyncIterator
 
 import sentry_sdk
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode
+from graphql import FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from backend import metrics
@@ -41,16 +42,21 @@ def known_operations() -> frozenset[str]:
     )
 
 
-def operation_label(operation: OperationDefinitionNode | None) -> str:
+def operation_label(schema: GraphQLSchema, operation: OperationDefinitionNode | None) -> str:
     if operation is None:
         return UNPARSED
     name = operation.name.value if operation.name else None
     if name in known_operations():
         return str(name)
+    root = schema.get_root_type(operation.operation)
+    fields = getattr(root, "fields", {})
     first = next(
         (s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)),
-        "fragment",
+        None,
     )
+    # A root field the schema lacks (an invalid document) is not a label value.
+    if first is None or (first not in fields and first != "__typename"):
+        first = "other"
     return f"{operation.operation.value}:{first}"
 
 
@@ -74,7 +80,7 @@ class RequestMetrics(SchemaExtension):
             ctx = self.execution_context
             document = ctx.graphql_document
             operation = select_operation(document, ctx.operation_name) if document else None
-            label = operation_label(operation)
+            label = operation_label(ctx.schema._schema, operation)
             if sentry_sdk.get_client().is_active():
                 # The request's own scope (Sentry's ASGI middleware, backend/asgi.py):
                 # an error event of this operation names it.

@@ -60,6 +60,12 @@ class Outcome(enum.StrEnum):
     FAILED = "failed"
 
 
+# Every result present from the start (at 0): the failure ratio is defined
+# before the first failure.
+for _outcome in Outcome:
+    metrics.PUSH_SENT.labels(_outcome.value)
+
+
 @dataclass(frozen=True)
 class Delivery:
     token: str
