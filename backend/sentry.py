@@ -69,7 +69,6 @@ def init(*, dsn: str, environment: str, sample_rate: float, traces_sample_rate: 
         environment=environment,
         sample_rate=sample_rate,
         traces_sample_rate=traces_sample_rate,
-        send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
         before_send=before_send,  # type: ignore[arg-type]
