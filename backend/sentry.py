@@ -14,8 +14,9 @@ What is never sent (docs/decisions/0052-sentry.md):
 - personal data and secrets: no default PII (no cookies, no Authorization
   header, no client IP), no request bodies (GraphQL variables carry
   passwords, multipart bodies photo bytes), no local variables of frames,
-  no Dramatiq message arguments (device tokens); Sentry's scrubber removes
-  what looks like a token or password from what is left.
+  no Dramatiq message arguments (device tokens), no log record arguments
+  (the template only); Sentry's scrubber removes what looks like a token or
+  password from what is left.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from graphql import GraphQLError
 
 from backend.errors import AppError, is_request_error
 
-# The GraphQL layer logs unhandled resolver errors on this logger; Strawberry's
-# integration reports the same error already, with the operation.
-GRAPH_LOGGER = "backend.graph"
+# Loggers whose errors an integration reports already, better: the GraphQL
+# layer's unhandled resolver errors (Strawberry's, with the operation) and
+# Dramatiq's failed messages (Dramatiq's, without the message's arguments,
+# which its log line spells out).
+IGNORED_LOGGERS = ("backend.graph", "dramatiq.worker.WorkerThread")
 
 
 def is_client_error(exc: BaseException | None) -> bool:
@@ -44,6 +47,12 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] |
     exc_info = hint.get("exc_info")
     if exc_info and is_client_error(exc_info[1]):
         return None
+    # A log record's arguments may be anything (a message, a token): only
+    # the template is sent.
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict) and logentry.get("message"):
+        logentry.pop("params", None)
+        logentry["formatted"] = logentry["message"]
     request = event.get("request")
     if isinstance(request, dict):
         request.pop("data", None)
@@ -76,7 +85,10 @@ def init(*, dsn: str, environment: str, sample_rate: float, traces_sample_rate: 
             DjangoIntegration(),
             StrawberryIntegration(async_execution=True),
             DramatiqIntegration(),
-            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
+            # Breadcrumbs from warnings up: fewer log lines (and their
+            # arguments) travel with an event.
+            LoggingIntegration(level=logging.WARNING, event_level=logging.ERROR),
         ],
     )
-    ignore_logger(GRAPH_LOGGER)
+    for name in IGNORED_LOGGERS:
+        ignore_logger(name)
