@@ -22,6 +22,7 @@ django.setup()
 import dramatiq  # noqa: E402
 from dramatiq.asyncio import get_event_loop_thread  # noqa: E402
 
+import backend.accounts.tasks  # noqa: E402
 import backend.feeds.tasks  # noqa: E402
 import backend.notifications.tasks  # noqa: E402
 import backend.photos.tasks  # noqa: E402

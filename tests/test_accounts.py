@@ -120,7 +120,8 @@ async def test_log_out_revokes_only_that_token(client, unique):
     other_token = second["data"]["logIn"]["token"]
     out = await gql(client, "mutation { logOut }", token=first["token"])
     assert out.get("errors") is None and out["data"] == {"logOut": True}
-    assert (await gql(client, VIEWER, token=first["token"]))["data"]["viewer"] is None
+    revoked = await gql(client, VIEWER, token=first["token"])
+    assert revoked["data"]["viewer"] is None and error_codes(revoked) == ["UNAUTHENTICATED"]
     again = await gql(client, "mutation { logOut }", token=first["token"])
     assert error_codes(again) == ["UNAUTHENTICATED"]
     assert (await gql(client, VIEWER, token=other_token))["data"]["viewer"][

@@ -245,7 +245,7 @@ async def test_other_text_with_nul_is_refused_by_its_check(
         (b"null", "the request body must be a JSON object"),
         (b"42", "the request body must be a JSON object"),
         (b"true", "the request body must be a JSON object"),
-        (b"[]", "Batching is not enabled"),
+        (b"[]", "batched requests are not supported"),
         (b"{bad", "the request body is not valid JSON"),
         (b"", "the request body is not valid JSON"),
         (b'{"query": "{ viewer { id } }", "variables": NaN}', "the request body is not valid JSON"),
@@ -291,7 +291,7 @@ async def test_a_surrogate_pair_is_fine(client: httpx.AsyncClient) -> None:
     [
         ("PUT", {"content": b"{}"}, 405),
         ("POST", {"content": b"{}", "headers": {"Content-Type": "text/plain"}}, 400),
-        ("GET", {"params": {"query": "mutation { logOut }"}}, 400),
+        ("GET", {"params": {"query": "mutation { logOut }"}}, 405),
         ("GET", {"params": {"query": "{ viewer { id } }", "variables": "{x"}}, 400),
         ("GET", {"params": {"query": "{ viewer { id } }", "variables": '"\\ud800"'}}, 400),
         ("POST", {"json": {"query": "query A { viewer { id } }", "operationName": "B"}}, 400),
@@ -302,8 +302,8 @@ async def test_other_envelope_errors_are_json(
 ) -> None:
     response = await client.request(method, "/graphql", **kwargs)
     check_client_error(response, status=status)
-    if status == 405:
-        assert response.headers["allow"] == "GET, POST"
+    if status == 405:  # a mutation over GET may be sent again with POST only
+        assert response.headers["allow"] == ("POST" if method == "GET" else "GET, POST")
 
 
 # ---------------------------------------------------------------- multipart envelopes

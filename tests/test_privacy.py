@@ -25,6 +25,8 @@ PATHS = {
     ("User", "following"): "checked below: FORBIDDEN for a private account's non-followers",
     ("User", "sessions"): "checked below: FORBIDDEN for anyone but the user",
     ("Photo", "comments"): "checked below: a private photo is refused at photo(id:) first",
+    ("Photo", "likers"): "checked below: a private photo is refused at photo(id:) and node(id:)",
+    ("Query", "searchUsers"): "profiles only (username, name: public for private accounts too)",
     ("Query", "feed"): "the viewer's own: photos of accounts the viewer actively follows",
     ("Query", "activity"): "the viewer's own: what happened to the viewer",
     ("Query", "followRequests"): "the viewer's own: requests to follow the viewer",

@@ -90,7 +90,35 @@ class Profile(models.Model):
         return str(self.user_id)
 
 
+class SearchTerm(models.Model):
+    """What searchUsers matches, in the directory (docs/decisions/0041-user-search.md).
+
+    One row per username (kind USERNAME), full name (FULL_NAME) and each later
+    word of the full name onwards (NAME_WORD: "ronald tolkien", "tolkien"), in
+    search form (backend/accounts/search.py). The username's row is written with
+    the account; the name's rows follow profile edits through the outbox
+    (PROFILE_NAME_CHANGED). `term` sorts bytewise (collation "C"), so a prefix is
+    one range scan of (kind, term).
+    """
+
+    USERNAME, FULL_NAME, NAME_WORD = 0, 1, 2
+
+    pk = models.CompositePrimaryKey("user_id", "kind", "term")
+    user_id = models.BigIntegerField()
+    kind = models.SmallIntegerField()
+    term = models.CharField(max_length=64, db_collation="C")
+
+    class Meta:
+        db_table = "accounts_searchterm"
+        # Covers every column a search reads: an index-only scan.
+        indexes = [models.Index(fields=["kind", "term", "user_id"], name="searchterm_prefix")]
+
+    def __str__(self) -> str:
+        return f"{self.term} -> {self.user_id}"
+
+
 # Table names, for the SQL the services and selectors write.
 ACCOUNT = Account._meta.db_table
 TOKEN = AuthToken._meta.db_table
 PROFILE = Profile._meta.db_table
+SEARCH_TERM = SearchTerm._meta.db_table

@@ -11,7 +11,8 @@ from django.conf import settings
 
 from backend import caching
 from backend.accounts.cache import USER_TTL, user_key
-from backend.accounts.models import ACCOUNT, TOKEN, Profile
+from backend.accounts.models import ACCOUNT, SEARCH_TERM, TOKEN, Profile, SearchTerm
+from backend.accounts.search import prefix_range, search_form
 from backend.errors import Forbidden, InvalidInput
 from backend.shards import db, routing
 
@@ -179,6 +180,11 @@ async def get_all_account_ids(*, after: int = 0, limit: int = 1000) -> list[int]
     return [int(r["id"]) for r in rows]
 
 
+async def count_accounts() -> int:
+    rows = await db.aexecute(db.DIRECTORY, f'SELECT count(*) AS n FROM "{ACCOUNT}"')
+    return int(rows[0]["n"])
+
+
 async def get_profiles_by_user_ids(ids: Iterable[int]) -> dict[int, Profile]:
     """Profiles on their users' logical shards: one statement per physical server."""
     rows = await routing.afetch_many(Profile, "user_id", ids)
@@ -218,3 +224,54 @@ async def get_users_cached(ids: list[int]) -> dict[int, UserRecord]:
         return {u.id: u for u in await get_users_by_ids(missing) if u is not None}
 
     return await caching.aget_through(ids, key=user_key, load=load, ttl=USER_TTL)
+
+
+# User search (docs/decisions/0041-user-search.md).
+
+# Candidates read per kind of term, in index order; the ranked result is the
+# best of them. Fixed (not derived from the page), so pages of one query are
+# cut from one list and never overlap or skip; a prefix with more matches
+# than this is narrowed by typing on.
+SEARCH_CANDIDATES = 200
+SEARCH_QUERY_MAX = 64
+
+
+async def search_user_ids(*, query: str, offset: int, limit: int) -> list[int]:
+    """Users whose username, full name, or a later word of the full name starts
+    with `query`, best first: exact matches, then usernames, full names and
+    later words, then the shorter match, then alphabetically.
+
+    One statement on the directory: a range scan of (kind, term) per kind,
+    each stopped at SEARCH_CANDIDATES rows, ranked in memory.
+    """
+    if "\x00" in query:
+        raise InvalidInput("query must not contain NUL characters")
+    if len(query) > SEARCH_QUERY_MAX:
+        raise InvalidInput(f"query must be at most {SEARCH_QUERY_MAX} characters")
+    prefix = search_form(query)
+    if not prefix:
+        return []
+    low, high = prefix_range(prefix)
+    scans = " UNION ALL ".join(
+        f'(SELECT user_id, kind, term FROM "{SEARCH_TERM}" WHERE kind = {kind} '
+        "AND term >= %(low)s AND term < %(high)s ORDER BY term LIMIT %(cap)s)"
+        for kind in (SearchTerm.USERNAME, SearchTerm.FULL_NAME, SearchTerm.NAME_WORD)
+    )
+    rows = await db.aexecute(
+        db.DIRECTORY,
+        f"WITH hits AS ({scans}), best AS ("
+        " SELECT DISTINCT ON (user_id) user_id, term <> %(exact)s AS inexact, kind,"
+        " length(term) AS len, term FROM hits"
+        " ORDER BY user_id, term <> %(exact)s, kind, length(term), term)"
+        " SELECT user_id FROM best ORDER BY inexact, kind, len, term, user_id"
+        " LIMIT %(limit)s OFFSET %(offset)s",
+        {
+            "low": low,
+            "high": high,
+            "exact": prefix,
+            "cap": SEARCH_CANDIDATES,
+            "limit": limit,
+            "offset": offset,
+        },
+    )
+    return [int(r["user_id"]) for r in rows]

@@ -13,13 +13,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from backend.accounts.cache import ainvalidate_users
-from backend.accounts.events import PRIVACY_CHANGED
-from backend.accounts.models import PROFILE, Profile
+from backend.accounts.events import PRIVACY_CHANGED, PROFILE_NAME_CHANGED
+from backend.accounts.models import PROFILE, SEARCH_TERM, Profile, SearchTerm
+from backend.accounts.search import name_terms, search_form
 from backend.accounts.selectors import (
     ACCOUNT,
     TOKEN,
     AccountRecord,
     get_account_by_username,
+    get_accounts_by_ids,
+    get_profiles_by_user_ids,
     token_hash,
     token_ttl,
 )
@@ -145,11 +148,23 @@ async def do_sign_up(
     password_hash = await in_thread(make_password, password)
     user_id = await _create_profile(logical)
     try:
+        # The account and its username's search term: one statement, so both or neither.
         rows = await db.aexecute(
             db.DIRECTORY,
-            f'INSERT INTO "{ACCOUNT}" (id, username, email, password, created_at) '
-            "VALUES (%s, %s, %s, %s, now()) RETURNING id, username, email, password, created_at",
-            [user_id, username, email, password_hash],
+            f'WITH a AS (INSERT INTO "{ACCOUNT}" (id, username, email, password, created_at) '
+            "VALUES (%(id)s, %(username)s, %(email)s, %(password)s, now()) "
+            "RETURNING id, username, email, password, created_at), "
+            f't AS (INSERT INTO "{SEARCH_TERM}" (user_id, kind, term) '
+            "SELECT id, %(kind)s, %(term)s FROM a) "
+            "SELECT * FROM a",
+            {
+                "id": user_id,
+                "username": username,
+                "email": email,
+                "password": password_hash,
+                "kind": SearchTerm.USERNAME,
+                "term": search_form(username),
+            },
         )
         account = AccountRecord(**rows[0])
     except psycopg.errors.UniqueViolation:
@@ -236,7 +251,7 @@ async def do_update_profile(
 
     async def update(conn: psycopg.AsyncConnection[Any], schema: str) -> None:
         cur = await conn.execute(
-            f'SELECT is_private FROM {schema}."{PROFILE}" WHERE user_id = %s FOR UPDATE',
+            f'SELECT is_private, full_name FROM {schema}."{PROFILE}" WHERE user_id = %s FOR UPDATE',
             [viewer_id],
         )
         row = await cur.fetchone()
@@ -246,6 +261,8 @@ async def do_update_profile(
             f'UPDATE {schema}."{PROFILE}" SET {assignments} WHERE user_id = %s',
             [*changes.values(), viewer_id],
         )
+        if "full_name" in changes and changes["full_name"] != row["full_name"]:
+            await outbox.record(conn, shard_of(viewer_id), PROFILE_NAME_CHANGED, user_id=viewer_id)
         if is_private is not None and bool(row["is_private"]) != is_private:
             await outbox.record(
                 conn, shard_of(viewer_id), PRIVACY_CHANGED, user_id=viewer_id, is_private=is_private
@@ -253,3 +270,56 @@ async def do_update_profile(
 
     await routing.awrite(shard_of(viewer_id), update)
     await after_commit(ainvalidate_users([viewer_id]), "user cache invalidation")
+
+
+async def do_index_user_name(*, user_id: int) -> None:
+    """Make the user's search terms for their full name match the profile
+    (idempotent: reads the name as it is now; a missing profile leaves none)."""
+    rows = await routing.aquery(
+        shard_of(user_id),
+        f'SELECT full_name FROM {{schema}}."{PROFILE}" WHERE user_id = %s',
+        [user_id],
+    )
+    terms = name_terms(rows[0]["full_name"]) if rows else []
+    # One statement: the old name's terms go and the new one's come, atomically.
+    # Terms in both are neither deleted nor inserted (the parts of one statement
+    # do not see each other's changes, so deleting and re-inserting a row in it
+    # would lose the row).
+    await db.aexecute(
+        db.DIRECTORY,
+        "WITH new AS (SELECT k::smallint AS kind, t AS term "
+        "FROM unnest(%(kinds)s::smallint[], %(terms)s::text[]) AS x(k, t)), "
+        f'gone AS (DELETE FROM "{SEARCH_TERM}" s WHERE s.user_id = %(user)s '
+        "AND s.kind <> %(username)s "
+        "AND NOT EXISTS (SELECT 1 FROM new WHERE new.kind = s.kind AND new.term = s.term)) "
+        f'INSERT INTO "{SEARCH_TERM}" (user_id, kind, term) '
+        "SELECT %(user)s, kind, term FROM new ON CONFLICT DO NOTHING",
+        {
+            "user": user_id,
+            "username": SearchTerm.USERNAME,
+            "kinds": [k for k, _ in terms],
+            "terms": [t for _, t in terms],
+        },
+    )
+
+
+async def do_reindex_users(*, user_ids: list[int]) -> int:
+    """Rewrite the search terms of these users from their accounts and profiles
+    (for accounts from before the index, or to repair it); returns terms written."""
+    accounts = await get_accounts_by_ids(user_ids)
+    profiles = await get_profiles_by_user_ids(accounts)
+    rows: list[tuple[int, int, str]] = []
+    for user_id, account in accounts.items():
+        rows.append((user_id, SearchTerm.USERNAME, search_form(account.username)))
+        profile = profiles.get(user_id)
+        if profile is not None:
+            rows += [(user_id, kind, term) for kind, term in name_terms(profile.full_name)]
+    async with db.aconnection(db.DIRECTORY) as conn, conn.transaction():
+        await conn.execute(f'DELETE FROM "{SEARCH_TERM}" WHERE user_id = ANY(%s)', [list(accounts)])
+        await conn.execute(
+            f'INSERT INTO "{SEARCH_TERM}" (user_id, kind, term) '
+            "SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::text[]) "
+            "ON CONFLICT DO NOTHING",
+            [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+        )
+    return len(rows)

@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from backend.graph.context import Context
 
@@ -43,9 +44,20 @@ SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 MULTIPART_SPEC = "see the GraphQL multipart request spec"
 
 
-def request_error(message: str, status: int = BAD_REQUEST) -> Response:
+METHOD_NOT_ALLOWED = 405
+
+
+class MutationOverGet(HTTPException):
+    """A mutation sent with GET: 405 with `Allow: POST` (GraphQL over HTTP), as
+    GET must stay safe to repeat and to cache."""
+
+    def __init__(self) -> None:
+        super().__init__(METHOD_NOT_ALLOWED, "a mutation must be sent with POST, not GET")
+
+
+def request_error(message: str, status: int = BAD_REQUEST, *, allow: str = "GET, POST") -> Response:
     """A GraphQL-shaped error for a request that could not be executed at all."""
-    headers = {"Allow": "GET, POST"} if status == 405 else None
+    headers = {"Allow": allow} if status == METHOD_NOT_ALLOWED else None
     return JSONResponse(
         {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]},
         status_code=status,
@@ -148,15 +160,34 @@ class StrictGraphQL(GraphQL[Context, None]):
             return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
+        except MutationOverGet as exc:
+            response = request_error(exc.reason, exc.status_code, allow="POST")
         except HTTPException as exc:
             response = request_error(exc.reason, exc.status_code)
         await response(scope, receive, send)
 
+    async def execute_operation(
+        self, request: Any, request_adapter: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        try:
+            return await super().execute_operation(request, request_adapter, *args, **kwargs)
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise MutationOverGet from None
+            raise
+
     def parse_json(self, data: str | bytes) -> Any:
-        """The JSON request body (Strawberry calls .get on it: it must be an object;
-        a list is a batch, which Strawberry refuses with its own message)."""
+        """The JSON request body: one object (a list is a batch, which is refused
+        here with a JSON GraphQL error)."""
         value = load_json(data, "the request body")
-        if not isinstance(value, dict | list):
+        if isinstance(value, list):
+            refuse(
+                "batched requests are not supported: send one GraphQL request per HTTP request "
+                '(a JSON object: {"query": "...", "variables": {...}})'
+            )
+        if not isinstance(value, dict):
             refuse('the request body must be a JSON object: {"query": "...", "variables": {...}}')
         return value
 

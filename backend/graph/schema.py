@@ -15,13 +15,13 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from backend.graph.errors import log, should_log
 from backend.graph.feeds.queries import Query as FeedQuery
 from backend.graph.limits import RequestLimits
 from backend.graph.metrics import RequestMetrics
+from backend.graph.nodes import Query as NodeQuery
 from backend.graph.notifications.mutations import Mutation as NotificationMutation
 from backend.graph.persisted import PersistedQueries
 from backend.graph.photos.mutations import Mutation as PhotoMutation
@@ -30,10 +30,21 @@ from backend.graph.social.mutations import GraphMutation
 from backend.graph.social.mutations import Mutation as SocialMutation
 from backend.graph.social.queries import Query as SocialQuery
 
-Query = merge_types("Query", (SocialQuery, PhotoQuery, FeedQuery))
-Mutation = merge_types(
-    "Mutation", (SocialMutation, GraphMutation, PhotoMutation, NotificationMutation)
+
+@strawberry.type(
+    description="What can be read. Fields that can be refused (a private account's lists, "
+    "the viewer's own lists) are nullable: an error nulls only that field."
 )
+class Query(SocialQuery, PhotoQuery, FeedQuery, NodeQuery):
+    pass
+
+
+@strawberry.type(
+    description="What can be changed. Every mutation needs a bearer token except signUp and "
+    "logIn, and returns what a normalised client cache needs to update itself."
+)
+class Mutation(SocialMutation, GraphMutation, PhotoMutation, NotificationMutation):
+    pass
 
 
 class Schema(strawberry.Schema):

@@ -10,7 +10,7 @@ PHOTO_TTL = 60  # like and comment counts change often
 
 
 def photo_key(photo_id: int) -> str:
-    return f"photo:v1:{photo_id}"
+    return f"photo:v2:{photo_id}"
 
 
 async def ainvalidate_photos(photo_ids: Iterable[int]) -> None:

@@ -13,17 +13,19 @@ Decisions (docs/decisions/0009-photo-renditions.md):
 - Animated images (APNG, animated WebP) and MPO keep their first frame only.
 - EXIF orientation is applied; outputs carry no metadata at all (no EXIF, so
   no GPS; no XMP, no comments; no ICC: pixels are converted to sRGB first).
-- THUMBNAIL is a 150x150 centre crop (grid view; a smaller upload is enlarged
-  to fill it); MEDIUM and LARGE keep the aspect ratio with the longest side at
-  640 / 1080, never upscaled.
+- THUMBNAIL and SQUARE are 150x150 and 640x640 centre crops (grid views: a
+  3-column grid on a 3x phone needs ~430 px a cell); MEDIUM and LARGE keep the
+  aspect ratio with the longest side at 640 / 1080. Nothing is ever upscaled:
+  a square of an image shorter than its side is as large as the shorter side
+  (a 60x40 upload gets 40x40 squares, not a blurred 150x150).
 - Outputs are progressive JPEG (quality 82, 4:2:0): every client decodes it
   (the WebP trade-off, measured, is in the decision record).
 - Speed, measured on a 12 MP, 3.9 MB phone JPEG: entropy decoding is the
   floor (33 ms even at 1/8 scale), so everything else is kept small. JPEGs
   are decoded with draft() (libjpeg's DCT scaling by 1/2, 1/4, 1/8) at the
   smallest scale still at least the LARGE size; all resizing, rotation and
-  colour conversion happen after that; MEDIUM comes from LARGE and THUMBNAIL
-  from MEDIUM. Pillow releases the GIL while it decodes, resizes and
+  colour conversion happen after that; MEDIUM comes from LARGE, SQUARE
+  from LARGE and THUMBNAIL from SQUARE. Pillow releases the GIL while it decodes, resizes and
   encodes, so threads (runtime.in_thread) use both cores.
 """
 
@@ -67,9 +69,24 @@ _SRGB = ImageCms.createProfile("sRGB")
 
 
 class Size(enum.Enum):
-    THUMBNAIL = 150
-    MEDIUM = 640
-    LARGE = 1080
+    """A rendition: its object name (`<key>/<name>.jpg`) and its side in pixels
+    (the square's side, or the longest side)."""
+
+    THUMBNAIL = "thumbnail"
+    SQUARE = "square"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+    @property
+    def side(self) -> int:
+        return SIDES[self]
+
+    @property
+    def square(self) -> bool:
+        return self in (Size.THUMBNAIL, Size.SQUARE)
+
+
+SIDES = {Size.THUMBNAIL: 150, Size.SQUARE: 640, Size.MEDIUM: 640, Size.LARGE: 1080}
 
 
 @dataclass(frozen=True)
@@ -216,11 +233,11 @@ def _large(image: Image.Image) -> Image.Image:
     """
     orientation = image.getexif().get(0x0112, 1)
     icc = image.info.get("icc_profile")
-    target = _fitted(image.width, image.height, Size.LARGE.value)
+    target = _fitted(image.width, image.height, Size.LARGE.side)
     if image.format in ("JPEG", "MPO"):
         image.draft("RGB", target)  # DCT scaling, never below the target size
     image.load()
-    image = _fit(_normalised(image), Size.LARGE.value)
+    image = _fit(_normalised(image), Size.LARGE.side)
     if image.mode in ("RGBA", "LA"):  # composite on white: JPEG has no alpha
         background = Image.new("RGB", image.size, (255, 255, 255))
         background.paste(image, mask=image.getchannel("A"))
@@ -232,6 +249,13 @@ def _large(image: Image.Image) -> Image.Image:
         image = image.convert("RGB")
     transpose = _TRANSPOSE.get(orientation if isinstance(orientation, int) else 1)
     return image.transpose(transpose) if transpose is not None else image
+
+
+def _square(image: Image.Image, side: int) -> Image.Image:
+    """A centre crop to a square of `side`, or of the shorter side when the image
+    is smaller: never enlarged."""
+    side = min(side, image.width, image.height)
+    return ImageOps.fit(image, (side, side), RESAMPLE)
 
 
 def _encode(image: Image.Image, size: Size) -> Rendition:
@@ -270,14 +294,15 @@ def check_and_process(data: bytes) -> ProcessedImage:
         large = _large(image)
     except _DECODE_ERRORS as exc:
         raise InvalidInput(f"the image is truncated or corrupt ({exc})") from None
-    medium = _fit(large, Size.MEDIUM.value)
-    side = Size.THUMBNAIL.value
-    thumbnail = ImageOps.fit(medium, (side, side), RESAMPLE)
+    medium = _fit(large, Size.MEDIUM.side)
+    square = _square(large, Size.SQUARE.side)
+    thumbnail = _square(square, Size.THUMBNAIL.side)
     # The whole picture, as the feed shows it (blurhash.encode closes its input).
     tiny = medium.resize(_fitted(*medium.size, BLURHASH_SOURCE), Image.Resampling.BILINEAR)
     renditions = {
         Size.LARGE: _encode(large, Size.LARGE),
         Size.MEDIUM: _encode(medium, Size.MEDIUM),
+        Size.SQUARE: _encode(square, Size.SQUARE),
         Size.THUMBNAIL: _encode(thumbnail, Size.THUMBNAIL),
     }
     return ProcessedImage(

@@ -29,6 +29,8 @@ class Photo(models.Model):
     key = models.CharField(max_length=64, unique=True)
     like_count = models.IntegerField(db_default=0)
     comment_count = models.IntegerField(db_default=0)
+    # The SQUARE rendition exists (photos posted before it was added have none).
+    has_square = models.BooleanField(db_default=False)
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:

@@ -26,6 +26,7 @@ class PhotoRecord:
     like_count: int
     comment_count: int
     created_at: datetime
+    has_square: bool = False
 
     @classmethod
     def from_row(cls, row: Row) -> PhotoRecord:
@@ -40,6 +41,7 @@ class PhotoRecord:
             like_count=row["like_count"],
             comment_count=row["comment_count"],
             created_at=row["created_at"],
+            has_square=bool(row.get("has_square", False)),
         )
 
 

@@ -21,7 +21,7 @@ from backend.errors import Forbidden, NotFound
 from backend.photos import photo_map
 from backend.photos.cache import ainvalidate_photos
 from backend.photos.events import PHOTO_DELETED, PHOTO_POSTED
-from backend.photos.images import check_and_process
+from backend.photos.images import Size, check_and_process
 from backend.photos.models import CAPTION_MAX_LENGTH, PHOTO
 from backend.photos.selectors import PhotoRecord
 from backend.photos.storage import adelete_objects, asave_renditions, new_key, object_names
@@ -48,9 +48,17 @@ async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) ->
     async def insert(conn: psycopg.AsyncConnection[Any], schema: str) -> PhotoRecord:
         cur = await conn.execute(
             f'INSERT INTO {schema}."{PHOTO}" '
-            "(owner_id, caption, width, height, blurhash, key) "
-            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
-            [owner_id, caption, image.width, image.height, image.blurhash, key],
+            "(owner_id, caption, width, height, blurhash, key, has_square) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
+            [
+                owner_id,
+                caption,
+                image.width,
+                image.height,
+                image.blurhash,
+                key,
+                Size.SQUARE in image.renditions,
+            ],
         )
         row = await cur.fetchone()
         assert row is not None

@@ -57,12 +57,19 @@ class Follower(models.Model):
 
 @sharded
 class Like(models.Model):
-    """A like, on the photo's shard (so count and viewerHasLiked are one read)."""
+    """A like, on the photo's shard (so count and viewerHasLiked are one read).
+
+    `id` orders a photo's likers newest first and is their page cursor.
+    """
 
     pk = models.CompositePrimaryKey("photo_id", "user_id")
     photo_id = models.BigIntegerField()
     user_id = models.BigIntegerField()
+    id = models.BigIntegerField(db_default=NextId(), unique=True)
     created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["photo_id", "-id"], name="like_photo_newest")]
 
     def __str__(self) -> str:
         return f"{self.user_id} likes {self.photo_id}"

@@ -71,7 +71,9 @@ def test_sizes_and_format(data, source_format, large, medium) -> None:
     got = {size: _open(r.data) for size, r in image.renditions.items()}
     assert got[Size.LARGE].size == large
     assert got[Size.MEDIUM].size == medium
-    assert got[Size.THUMBNAIL].size == (150, 150)
+    shorter = min(large)  # squares are cut from LARGE, never enlarged
+    assert got[Size.SQUARE].size == (min(640, shorter),) * 2
+    assert got[Size.THUMBNAIL].size == (min(150, shorter),) * 2
     for size, rendition in image.renditions.items():
         assert (rendition.width, rendition.height) == got[size].size
         assert (rendition.content_type, rendition.extension) == ("image/jpeg", "jpg")
@@ -234,3 +236,15 @@ def test_size_limit(settings) -> None:
     settings.PHOTO_MAX_BYTES = len(data) - 1
     with pytest.raises(InvalidInput, match="larger than"):
         check_and_process(data)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "square", "thumbnail"),
+    [(60, 40, 40, 40), (120, 400, 120, 120), (300, 200, 200, 150), (4032, 3024, 640, 150)],
+)
+def test_squares_are_never_enlarged(width, height, square, thumbnail) -> None:
+    """A small upload's squares are as large as its shorter side: a 60x40 image
+    is not blown up into a blurred 150x150 thumbnail."""
+    image = check_and_process(imagegen.png_bytes(width, height))
+    assert _open(image.renditions[Size.SQUARE].data).size == (square, square)
+    assert _open(image.renditions[Size.THUMBNAIL].data).size == (thumbnail, thumbnail)

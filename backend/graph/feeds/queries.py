@@ -8,11 +8,15 @@ from backend.feeds.selectors import get_feed_page
 from backend.graph.context import Info
 from backend.graph.feeds.types import Activity
 from backend.graph.pagination import (
+    After,
     Connection,
+    Edge,
+    First,
     build_connection,
     check_first,
     decode_cursor,
     encode_cursor,
+    page_info,
 )
 from backend.graph.photos.loaders import PhotoByIdLoader
 from backend.graph.photos.types import Photo
@@ -21,35 +25,49 @@ from backend.social.selectors.activity import get_activity_page
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Photos of the accounts the viewer follows, newest first.")
+    @strawberry.field(
+        description="Photos of the accounts the viewer follows (and the viewer's own), newest "
+        "first. Its endCursor may move past photos it skipped as no longer visible. Null with "
+        "UNAUTHENTICATED when anonymous."
+    )
     async def feed(
-        self, info: Info, first: int = 20, after: str | None = None
-    ) -> Connection[Photo]:
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Photo] | None:
         viewer_id = info.context.require_viewer()
         first = check_first(first)
         page = await get_feed_page(viewer_id=viewer_id, before=decode_cursor(after), limit=first)
         loader = info.context.loader(PhotoByIdLoader)
         for record in page.photos:
             loader.prime(record.id, record)
-        connection = build_connection(
-            page.photos, first=first, key=lambda p: p.id, node=lambda p: Photo(record=p)
+        edges = [Edge(cursor=encode_cursor(p.id), node=Photo(record=p)) for p in page.photos]
+        # Past entries skipped as hidden, so the next page does not read them again;
+        # never past anything not returned (first: 0 reads ahead only to tell hasNextPage).
+        skipped_to = (
+            encode_cursor(page.next_before)
+            if first > 0 and page.has_more and page.next_before is not None
+            else None
         )
-        connection.page_info.has_next_page = page.has_more
-        if page.has_more and page.next_before is not None:
-            connection.page_info.end_cursor = encode_cursor(page.next_before)
-        return connection
+        return Connection(
+            edges=edges,
+            page_info=page_info(edges, after=after, has_next=page.has_more, end=skipped_to),
+        )
 
     @strawberry.field(
-        description="Likes and comments on the viewer's photos and new followers, newest first."
+        description="Likes and comments on the viewer's photos and new followers, newest "
+        "first. Null with UNAUTHENTICATED when anonymous."
     )
     async def activity(
-        self, info: Info, first: int = 20, after: str | None = None
-    ) -> Connection[Activity]:
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Activity] | None:
         viewer_id = info.context.require_viewer()
         first = check_first(first)
         records = await get_activity_page(
             user_id=viewer_id, before=decode_cursor(after), limit=first + 1
         )
         return build_connection(
-            records, first=first, key=lambda a: a.id, node=lambda a: Activity(record=a)
+            records,
+            first=first,
+            after=after,
+            key=lambda a: a.id,
+            node=lambda a: Activity(record=a),
         )

@@ -15,30 +15,34 @@ from backend.graph.social.types import User
 from backend.social.selectors.activity import ActivityRecord
 
 
-@strawberry.enum
+@strawberry.enum(description="What happened.")
 class ActivityKind(enum.Enum):
-    LIKE = "LIKE"
-    COMMENT = "COMMENT"
-    FOLLOW = "FOLLOW"
+    LIKE = strawberry.enum_value("LIKE", description="Someone liked one of the viewer's photos.")
+    COMMENT = strawberry.enum_value(
+        "COMMENT", description="Someone commented on one of the viewer's photos."
+    )
+    FOLLOW = strawberry.enum_value("FOLLOW", description="Someone started following the viewer.")
 
 
-@strawberry.type(name="Activity")
+@strawberry.type(
+    name="Activity", description="Something that happened to the viewer: a like, comment or follow."
+)
 class Activity:
     record: strawberry.Private[ActivityRecord]
 
-    @strawberry.field
+    @strawberry.field(description="The entry's ID (an opaque string; see Node.id).")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.record.id))
 
-    @strawberry.field
+    @strawberry.field(description="What happened.")
     def kind(self) -> ActivityKind:
         return ActivityKind(self.record.kind)
 
-    @strawberry.field
+    @strawberry.field(description="When it happened.")
     def created_at(self) -> datetime:
         return self.record.created_at
 
-    @strawberry.field
+    @strawberry.field(description="Who liked, commented or followed.")
     async def actor(self, info: Info) -> User:
         record = await info.context.loader(UserByIdLoader).load(self.record.actor_id)
         if record is None:

@@ -35,7 +35,13 @@ class Mutation:
         description="Stop push notifications to this device; false when it was not registered "
         "to you."
     )
-    async def unregister_device(self, info: Info, token: str) -> bool:
+    async def unregister_device(
+        self,
+        info: Info,
+        token: Annotated[
+            str, strawberry.argument(description="The APNs device token given to registerDevice.")
+        ],
+    ) -> bool:
         viewer_id = info.context.require_viewer()
         return await services.ado_unregister_device(account_id=viewer_id, token=token)
 
@@ -44,7 +50,14 @@ class Mutation:
         "returns `enabled`."
     )
     async def set_post_notifications(
-        self, info: Info, user_id: strawberry.ID, enabled: bool
+        self,
+        info: Info,
+        user_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The ID of an account you follow.")
+        ],
+        enabled: Annotated[
+            bool, strawberry.argument(description="True: push its new photos; false: stop.")
+        ],
     ) -> bool:
         viewer_id = info.context.require_viewer()
         return await services.ado_set_post_notifications(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from backend.graph.context import Info
@@ -19,7 +21,11 @@ class Query:
         description="A photo by ID; null when there is none. FORBIDDEN for a private "
         "account's photo unless the viewer is an approved follower."
     )
-    async def photo(self, info: Info, id: strawberry.ID) -> Photo | None:
+    async def photo(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The photo's ID.")],
+    ) -> Photo | None:
         record = await info.context.loader(PhotoByIdLoader).load(await parse_id(id))
         if record is None:
             return None

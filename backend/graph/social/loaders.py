@@ -10,7 +10,7 @@ from backend.social.selectors.comments import (
     get_comment_pages,
     get_liked_photo_ids,
 )
-from backend.social.selectors.follows import get_follow_statuses
+from backend.social.selectors.follows import get_active_followers_among, get_follow_statuses
 
 
 class UserByIdLoader(BaseLoader[int, UserRecord | None]):
@@ -28,6 +28,17 @@ class FollowStatusByTargetIdLoader(BaseLoader[int, str | None]):
             return [None] * len(keys)
         found = await get_follow_statuses(viewer_id=viewer_id, target_ids=keys)
         return [found.get(k) for k in keys]
+
+
+class FollowsViewerByUserIdLoader(BaseLoader[int, bool]):
+    """Whether each user actively follows the viewer (one read on the viewer's shard)."""
+
+    async def batch_load(self, keys: list[int]) -> list[bool]:
+        viewer_id = self.context.viewer_id
+        if viewer_id is None:
+            return [False] * len(keys)
+        followers = await get_active_followers_among(user_id=viewer_id, among=keys)
+        return [k in followers for k in keys]
 
 
 class ViewerHasLikedByPhotoIdLoader(BaseLoader[int, bool]):

@@ -8,15 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from backend.accounts.selectors import SessionRecord, UserRecord, get_sessions
+from backend.errors import NotFound
 from backend.graph.context import Info
+from backend.graph.node import ID_DESCRIPTION, Node
 from backend.graph.pagination import (
+    After,
     Connection,
     Edge,
-    PageInfo,
+    First,
     build_connection,
     check_first,
     decode_cursor,
     encode_cursor,
+    page_info,
 )
 from backend.graph.permissions import viewer
 from backend.social.models import FollowStatus
@@ -28,43 +32,59 @@ if TYPE_CHECKING:
     from backend.graph.photos.types import Photo
 
 
-@strawberry.type(name="User")
-class User:
+PRIVATE_LIST = (
+    " Null with FORBIDDEN when the account is private and the viewer is not an approved "
+    "follower (the rest of the user still answers)."
+)
+
+
+@strawberry.type(
+    name="User",
+    description="An account as others see it: its profile, counts and lists, and how the "
+    "viewer relates to it.",
+)
+class User(Node):
     record: strawberry.Private[UserRecord]
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
         return cls(record=record)
 
-    @strawberry.field
+    @strawberry.field(description=ID_DESCRIPTION)
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.record.id))
 
-    @strawberry.field
+    @strawberry.field(
+        description="The unique handle: 1 to 30 letters, digits, '.' and '_' (unique "
+        "regardless of case)."
+    )
     def username(self) -> str:
         return self.record.username
 
-    @strawberry.field
+    @strawberry.field(description="The name the user shows; null when not set.")
     def full_name(self) -> str | None:
         return self.record.full_name or None
 
-    @strawberry.field
+    @strawberry.field(description="A short text about the user; null when not set.")
     def bio(self) -> str | None:
         return self.record.bio or None
 
-    @strawberry.field
+    @strawberry.field(
+        description="Only approved followers see the photos and follow lists of a private "
+        "account; anyone may ask to follow it."
+    )
     def is_private(self) -> bool:
         return self.record.is_private
 
-    @strawberry.field
+    @strawberry.field(description="How many photos the user has posted.")
     def photo_count(self) -> int:
         return self.record.photo_count
 
-    @strawberry.field
+    @strawberry.field(description="How many accounts follow this user (approved follows).")
     def follower_count(self) -> int:
         return self.record.follower_count
 
-    @strawberry.field
+    @strawberry.field(description="How many accounts this user follows (approved follows).")
     def following_count(self) -> int:
         return self.record.following_count
 
@@ -85,10 +105,20 @@ class User:
     async def viewer_has_requested(self, info: Info) -> bool:
         return await self._status(info) == FollowStatus.PENDING
 
-    @strawberry.field(description="The user's photos, newest first.")
+    @strawberry.field(
+        description="This user follows the viewer (an approved follow); false when anonymous."
+    )
+    async def follows_viewer(self, info: Info) -> bool:
+        from backend.graph.social.loaders import FollowsViewerByUserIdLoader
+
+        if info.context.viewer_id is None or info.context.viewer_id == self.record.id:
+            return False
+        return await info.context.loader(FollowsViewerByUserIdLoader).load(self.record.id)
+
+    @strawberry.field(description="The user's photos, newest first." + PRIVATE_LIST)
     async def photos(
-        self, info: Info, first: int = 20, after: str | None = None
-    ) -> Connection[Annotated[Photo, strawberry.lazy("backend.graph.photos.types")]]:
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[Annotated[Photo, strawberry.lazy("backend.graph.photos.types")]] | None:
         from backend.graph.photos.loaders import PhotoByIdLoader
         from backend.graph.photos.types import Photo
 
@@ -100,19 +130,19 @@ class User:
         for record in records:
             loader.prime(record.id, record)
         return build_connection(
-            records, first=first, key=lambda r: r.id, node=lambda r: Photo(record=r)
+            records, first=first, after=after, key=lambda r: r.id, node=lambda r: Photo(record=r)
         )
 
-    @strawberry.field(description="Who follows this user, newest first.")
+    @strawberry.field(description="Who follows this user, newest first." + PRIVATE_LIST)
     async def followers(
-        self, info: Info, first: int = 20, after: str | None = None
-    ) -> Connection[User]:
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[User] | None:
         return await user_edges(info, self.record, "followers", first, after)
 
-    @strawberry.field(description="Whom this user follows, newest first.")
+    @strawberry.field(description="Whom this user follows, newest first." + PRIVATE_LIST)
     async def following(
-        self, info: Info, first: int = 20, after: str | None = None
-    ) -> Connection[User]:
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[User] | None:
         return await user_edges(info, self.record, "following", first, after)
 
     @strawberry.field(
@@ -162,7 +192,7 @@ class Session:
 
 
 async def user_edges(
-    info: Info, owner: UserRecord, direction: Direction, first: int, after: str | None
+    info: Info, owner: UserRecord, direction: Direction, first: int | None, after: str | None
 ) -> Connection[User]:
     """A page of users on one side of the follow graph, resolved through the loader."""
     from backend.graph.social.loaders import UserByIdLoader
@@ -173,36 +203,49 @@ async def user_edges(
     )
     page = edges[:first]
     users = await info.context.loader(UserByIdLoader).load_many([e.user_id for e in page])
-    return Connection(
-        edges=[
-            Edge(cursor=encode_cursor(e.id), node=User.from_record(u))
-            for e, u in zip(page, users, strict=True)
-            if u is not None  # an account deleted meanwhile
-        ],
-        page_info=PageInfo(
-            has_next_page=len(edges) > first,
-            end_cursor=encode_cursor(page[-1].id) if page else None,
-        ),
-    )
+    out = [
+        Edge(cursor=encode_cursor(e.id), node=User.from_record(u))
+        for e, u in zip(page, users, strict=True)
+        if u is not None  # an account deleted meanwhile
+    ]
+    info_ = page_info(out, after=after, has_next=len(edges) > first)
+    if page and (not out or out[-1].cursor != encode_cursor(page[-1].id)):
+        # The last edge read was an account deleted meanwhile: move past it all the same.
+        info_.end_cursor = encode_cursor(page[-1].id)
+    return Connection(edges=out, page_info=info_)
 
 
-@strawberry.type(name="Comment")
-class Comment:
+@strawberry.type(name="Comment", description="A comment on a photo.")
+class Comment(Node):
     record: strawberry.Private[CommentRecord]
 
-    @strawberry.field
+    @strawberry.field(description=ID_DESCRIPTION)
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.record.id))
 
-    @strawberry.field
+    @strawberry.field(description="The comment: 1 to 1000 characters.")
     def text(self) -> str:
         return self.record.text
 
-    @strawberry.field
+    @strawberry.field(description="When it was posted.")
     def created_at(self) -> datetime:
         return self.record.created_at
 
-    @strawberry.field
+    @strawberry.field(
+        description="The photo commented on, as it is now (its commentCount included)."
+    )
+    async def photo(
+        self, info: Info
+    ) -> Annotated[Photo, strawberry.lazy("backend.graph.photos.types")]:
+        from backend.graph.photos.loaders import PhotoByIdLoader
+        from backend.graph.photos.types import Photo
+
+        record = await info.context.loader(PhotoByIdLoader).load(self.record.photo_id)
+        if record is None:
+            raise NotFound("the photo has been deleted")
+        return Photo(record=record)
+
+    @strawberry.field(description="Who wrote it.")
     async def author(self, info: Info) -> User:
         from backend.graph.social.loaders import UserByIdLoader
 
@@ -214,7 +257,10 @@ class Comment:
         return User.from_record(record)
 
 
-@strawberry.type
+@strawberry.type(description="What signUp and logIn return: a session's token and its user.")
 class AuthPayload:
-    token: str
-    user: User
+    token: str = strawberry.field(
+        description="The bearer token: send it as `Authorization: Bearer <token>`. Keep it "
+        "secret; it lives until logOut or TOKEN_TTL (30 days) without use."
+    )
+    user: User = strawberry.field(description="The signed-in user.")

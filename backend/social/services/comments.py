@@ -25,8 +25,11 @@ from backend.validation import check_text
 COMMENT_MAX_LENGTH = Comment._meta.get_field("text").max_length or 1000
 
 
-async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> CommentRecord:
-    """Comment on a photo the viewer may see."""
+async def do_add_comment(
+    *, viewer_id: int, photo_id: int, text: str
+) -> tuple[CommentRecord, PhotoRecord]:
+    """Comment on a photo the viewer may see; returns the comment and the photo
+    as the same transaction left it (its comment count included)."""
     text = check_text(text, what="a comment", max_length=COMMENT_MAX_LENGTH, required=True)
     owner_id = await access_photo_owner(viewer_id=viewer_id, photo_id=photo_id)
 
@@ -51,14 +54,15 @@ async def do_add_comment(*, viewer_id: int, photo_id: int, text: str) -> Comment
         await record_photo_event(conn, COMMENTED, photo, actor_id=viewer_id, comment_id=comment.id)
         return comment, photo
 
-    comment, _ = await routing.awrite(shard_of(photo_id), add)
+    comment, photo = await routing.awrite(shard_of(photo_id), add)
     metrics.COMMENTS.inc()
     await after_commit(ainvalidate_photos([photo_id]), "photo cache invalidation")
-    return comment
+    return comment, photo
 
 
-async def do_delete_comment(*, viewer_id: int, comment_id: int) -> bool:
-    """Delete a comment: its author or the photo's owner may."""
+async def do_delete_comment(*, viewer_id: int, comment_id: int) -> PhotoRecord:
+    """Delete a comment: its author or the photo's owner may. Returns the photo as
+    the same transaction left it (its comment count included)."""
 
     async def delete(conn: psycopg.AsyncConnection[Any], schema: str) -> PhotoRecord:
         cur = await conn.execute(
@@ -86,4 +90,4 @@ async def do_delete_comment(*, viewer_id: int, comment_id: int) -> bool:
 
     photo = await routing.awrite(shard_of(comment_id), delete)
     await after_commit(ainvalidate_photos([photo.id]), "photo cache invalidation")
-    return True
+    return photo

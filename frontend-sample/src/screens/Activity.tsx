@@ -5,7 +5,8 @@ import { href } from "../router";
 import { run, useSession } from "../session";
 import { ErrorBanner } from "../ui";
 
-type Item = ActivityQuery["activity"]["edges"][number]["node"];
+// `activity` is nullable (v2: only it is nulled when refused); run() reports that error.
+type Item = NonNullable<ActivityQuery["activity"]>["edges"][number]["node"];
 
 const VERB: Record<Item["kind"], string> = {
   LIKE: "liked your photo",
@@ -28,6 +29,7 @@ export function ActivityScreen() {
       setLoaded(true);
       if (result.error) return setError(result.error);
       const activity = result.data.activity;
+      if (!activity) return;
       setItems((old) => (after ? [...old, ...activity.edges.map((e) => e.node)] : activity.edges.map((e) => e.node)));
       setCursor(activity.pageInfo.endCursor ?? null);
       setHasMore(activity.pageInfo.hasNextPage);

@@ -8,7 +8,8 @@ import { PhotoCard } from "./PhotoCard";
 
 export const FEED_PAGE_SIZE = 6;
 
-type FeedPhoto = FeedQuery["feed"]["edges"][number]["node"];
+// `feed` is nullable (v2: only it is nulled when refused); run() reports that error.
+type FeedPhoto = NonNullable<FeedQuery["feed"]>["edges"][number]["node"];
 
 /** The home feed: pages load as the end of the list scrolls into view. */
 export function FeedScreen() {
@@ -31,9 +32,9 @@ export function FeedScreen() {
       setHasMore(false);
     } else {
       const feed = result.data.feed;
-      setPhotos((old) => [...old, ...feed.edges.map((e) => e.node)]);
-      setCursor(feed.pageInfo.endCursor ?? null);
-      setHasMore(feed.pageInfo.hasNextPage);
+      setPhotos((old) => [...old, ...(feed?.edges ?? []).map((e) => e.node)]);
+      setCursor(feed?.pageInfo.endCursor ?? null);
+      setHasMore(feed?.pageInfo.hasNextPage ?? false);
       setError(null);
     }
     setLoading(false);

@@ -13,7 +13,7 @@ import { run, useSession } from "../session";
 import { ErrorBanner, PhotoImage } from "../ui";
 
 type User = NonNullable<ProfileQuery["user"]>;
-type GridPhoto = NonNullable<ProfilePhotosQuery["user"]>["photos"]["edges"][number]["node"];
+type GridPhoto = NonNullable<NonNullable<ProfilePhotosQuery["user"]>["photos"]>["edges"][number]["node"];
 
 const GRID_PAGE_SIZE = 12;
 

@@ -10,7 +10,7 @@ import { href } from "../router";
 import { run, useSession } from "../session";
 import { ErrorBanner } from "../ui";
 
-type Requester = FollowRequestsQuery["followRequests"]["edges"][number]["node"];
+type Requester = NonNullable<FollowRequestsQuery["followRequests"]>["edges"][number]["node"];
 
 /** Who asked to follow the viewer's private account: approve or reject each. */
 export function RequestsScreen() {
@@ -22,7 +22,7 @@ export function RequestsScreen() {
   const load = useCallback(async () => {
     const result = await run(client, "query", FollowRequestsDocument, { first: 50 });
     if (result.error) return setError(result.error);
-    setRequests(result.data.followRequests.edges.map((e) => e.node));
+    setRequests((result.data.followRequests?.edges ?? []).map((e) => e.node));
   }, [client]);
 
   useEffect(() => {
