@@ -34,7 +34,7 @@ def decode_body(raw: bytes, encoding: str) -> bytes:
     if encoding == "deflate":
         return zlib.decompress(raw)
     if encoding == "br":
-        import brotli  # type: ignore[import-not-found]
+        import brotli
 
         return bytes(brotli.decompress(raw))
     return raw
