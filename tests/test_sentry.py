@@ -1,6 +1,7 @@
 """Sentry end to end: the stack's web and worker processes report to a local
 stand-in of Sentry's envelope endpoint (SENTRY_DSN of the throw-away
-profiles: scripts/profile.sh, tests/sentry_standin.py). An unhandled
+profiles: scripts/profile.sh, tests/sentry_standin.py; `stack.sh env`
+leaves it out, so the suite's own process reports nothing). An unhandled
 resolver error and a failing actor arrive, named, with no secret in them; a
 client error does not arrive."""
 
@@ -24,7 +25,7 @@ PASSWORD = "hunter2-correct-horse"
 @pytest.fixture
 async def sentry() -> Any:
     port = os.environ.get("SENTRY_STANDIN_PORT")
-    if not port or not os.environ.get("SENTRY_DSN"):
+    if not port:
         pytest.fail("no Sentry stand-in: run against a test profile of scripts/stack.sh")
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
         yield c

@@ -69,7 +69,7 @@ def build_schema(**kwargs: Any) -> Schema:
     ]
     if not settings.GRAPHQL_INTROSPECTION:
         rules.extend(DisableIntrospection().validation_rules)
-    return Schema(
+    built = Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(disable_field_suggestions=not settings.GRAPHQL_FIELD_SUGGESTIONS),
@@ -84,6 +84,14 @@ def build_schema(**kwargs: Any) -> Schema:
         ],
         **kwargs,
     )
+    # Sentry's Strawberry integration (backend/sentry.py) puts its extension
+    # first, and it reads the operation name: the persisted-query lookup must
+    # still run before anything reads the document.
+    built.extensions = (
+        PersistedQueries,
+        *(e for e in built.extensions if e is not PersistedQueries),
+    )
+    return built
 
 
 schema = build_schema()
