@@ -31,11 +31,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from django.conf import settings
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from backend import metrics
 from backend.memcache import Memcache
 
 log = logging.getLogger(__name__)
@@ -80,46 +79,6 @@ async def _note_returned(conn: AsyncConnection[Any]) -> None:
     _returned_at[conn] = time.monotonic()
 
 
-class MeteredCursor(AsyncCursor[Any]):
-    """Counts and times every statement of a pool's connections, by server
-    (photoshare_shard_statements_total, ..._statement_duration_seconds): the
-    one place every statement of the request path, workers and commands goes
-    through, whichever helper issued it."""
-
-    server = ""
-    _count: Any = None
-    _duration: Any = None
-
-    @classmethod
-    def for_server(cls, server: str) -> type[MeteredCursor]:
-        return type(
-            "MeteredCursor",
-            (cls,),
-            {
-                "server": server,
-                "_count": metrics.SHARD_STATEMENTS.labels(server),
-                "_duration": metrics.SHARD_STATEMENT_DURATION.labels(server),
-            },
-        )
-
-    async def execute(self, query: Any, params: Any = None, **kwargs: Any) -> MeteredCursor:
-        start = time.perf_counter()
-        try:
-            await super().execute(query, params, **kwargs)
-        finally:
-            self._count.inc()
-            self._duration.observe(time.perf_counter() - start)
-        return self
-
-    async def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
-        start = time.perf_counter()
-        try:
-            await super().executemany(query, params_seq, **kwargs)
-        finally:
-            self._count.inc()
-            self._duration.observe(time.perf_counter() - start)
-
-
 def _pool(server: str, purpose: str) -> AsyncConnectionPool:
     return AsyncConnectionPool(
         conninfo(server),
@@ -131,7 +90,6 @@ def _pool(server: str, purpose: str) -> AsyncConnectionPool:
             "connect_timeout": 5,
             # PgBouncer in transaction mode has no server-side prepared statements.
             "prepare_threshold": None,
-            **({"cursor_factory": MeteredCursor.for_server(server)} if metrics.ENABLED else {}),
         },
         name=f"{server}-{purpose}",
         timeout=10,
