@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make up` and `make test`.
-.PHONY: up down status test lint bench schema
+.PHONY: up down status test lint bench schema deploy
 
 up:  ## start the local stack with demo data; prints the GraphiQL URL
 	@scripts/stack.sh up
@@ -12,6 +12,9 @@ status:
 
 test:  ## the whole suite against a fresh throw-away stack
 	@scripts/test.sh
+
+deploy:  ## rolling deploy of the `make up` stack: one instance at a time, no failed request
+	@.venv/bin/fab -r deploy deploy
 
 lint:  ## ruff, import-linter and mypy through pre-commit
 	@scripts/lint.sh

@@ -10,7 +10,7 @@ memory-mapped files in PROMETHEUS_MULTIPROC_DIR (set by the launcher before
 Python starts: scripts/stack.sh, one directory per gunicorn instance and one
 for the workers), and a scrape sums every file, so a counter survives the
 worker that counted it (a restarted worker's file stays; the directory is
-emptied when the instance starts: backend/gunicorn_conf.py). Without the
+emptied when the instance starts: deploy/gunicorn.conf.py). Without the
 variable (tests in one process, commands) the values live in this process.
 
 Label values are bounded: operation names come from `operation_label`,

@@ -32,6 +32,7 @@ from typing import Any, ParamSpec, TypeVar
 import redis.asyncio as aioredis
 from django.conf import settings
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -53,12 +54,37 @@ class NoRuntime(RuntimeError):
 
 
 def conninfo(server: str) -> str:
+    """How the app reaches `server`: through its PgBouncer (transaction
+    pooling), so no session state may outlive a transaction."""
     if server == DIRECTORY:
         return str(settings.DIRECTORY_DATABASE_URL)
     try:
         return str(settings.SHARD_SERVERS[server])
     except KeyError:
         raise KeyError(f"unknown database server {server!r}") from None
+
+
+def direct_conninfo(server: str) -> str:
+    """`server`'s PostgreSQL itself, bypassing PgBouncer: for what needs a
+    session (migrations' SET search_path, shard moves, LISTEN). Never on the
+    request path."""
+    if server == DIRECTORY:
+        return str(settings.DIRECTORY_DIRECT_DATABASE_URL)
+    try:
+        return str(settings.SHARD_DIRECT_SERVERS[server])
+    except KeyError:
+        raise KeyError(f"unknown database server {server!r}") from None
+
+
+def _pool_conninfo(server: str, purpose: str) -> str:
+    info = conninfo(server)
+    suffix = str(settings.DB_NESTED_POOL_SUFFIX)
+    if purpose != "nested" or not suffix:
+        return info
+    # PgBouncer pools per database name: `<db>_nested` is the same database
+    # with a pool of its own (deploy/pgbouncer.ini.template).
+    dbname = conninfo_to_dict(info).get("dbname")
+    return make_conninfo(info, dbname=f"{dbname}{suffix}")
 
 
 # A connection idle longer than this is pinged before it is handed out: a
@@ -81,7 +107,7 @@ async def _note_returned(conn: AsyncConnection[Any]) -> None:
 
 def _pool(server: str, purpose: str) -> AsyncConnectionPool:
     return AsyncConnectionPool(
-        conninfo(server),
+        _pool_conninfo(server, purpose),
         min_size=1,
         max_size=int(settings.DB_POOL_MAX),
         kwargs={

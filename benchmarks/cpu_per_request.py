@@ -280,7 +280,9 @@ def main() -> None:
     names = [s for s in SCENARIOS if s in BASELINES or s in wanted]
     if "APP_PORT" not in os.environ or "STACK_DIR" not in os.environ:
         sys.exit('run through `make bench`, or eval "$(scripts/stack.sh --profile P env)" first')
-    pid_file = Path(os.environ["STACK_DIR"], "run", "gunicorn.pid")
+    # The first app instance (its gunicorn master), measured directly on APP_PORT;
+    # benchmarks/front_tier.py measures the same through nginx.
+    pid_file = Path(os.environ["STACK_DIR"], "run", "app1.child.pid")
     if not pid_file.exists():
         sys.exit(f"{pid_file} not found: is the stack's app running?")
     master = int(pid_file.read_text().split()[0])

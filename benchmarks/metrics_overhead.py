@@ -49,7 +49,7 @@ def start_instance(port: int, *, enabled: bool, tmp: Path) -> subprocess.Popen[b
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "backend.asgi:application",
         "-c",
-        "python:backend.gunicorn_conf",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
         "-k",
         "uvicorn_worker.UvicornWorker",
         "-b",

@@ -125,3 +125,15 @@ stop_pid() {
     fi
     rm -f "$file"
 }
+
+# graphql-schema-linter (tools/schema-lint/, npm ci when missing or stale):
+# `make lint` runs it, and a test in `make test` proves it catches a gap.
+ensure_schema_linter() {
+    local linter="$ROOT/tools/schema-lint"
+    command -v npm >/dev/null || die "npm is needed for the schema linter: apt-get install -y npm"
+    if [ ! -x "$linter/node_modules/.bin/graphql-schema-linter" ] \
+        || [ "$linter/package-lock.json" -nt "$linter/node_modules/.package-lock.json" ]; then
+        say "installing graphql-schema-linter (npm ci in tools/schema-lint)"
+        (cd "$linter" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci failed"
+    fi
+}

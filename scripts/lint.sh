@@ -9,12 +9,7 @@ cd "$ROOT"
 "$VENV/bin/pre-commit" run --all-files
 "$ROOT/scripts/client.sh" typecheck
 
+ensure_schema_linter
 LINTER="$ROOT/tools/schema-lint"
-command -v npm >/dev/null || die "npm is needed for the schema linter: apt-get install -y npm"
-if [ ! -x "$LINTER/node_modules/.bin/graphql-schema-linter" ] \
-    || [ "$LINTER/package-lock.json" -nt "$LINTER/node_modules/.package-lock.json" ]; then
-    say "installing graphql-schema-linter (npm ci in tools/schema-lint)"
-    (cd "$LINTER" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci failed"
-fi
 say "graphql-schema-linter schema.graphql"
 (cd "$LINTER" && node_modules/.bin/graphql-schema-linter --format compact)

@@ -45,9 +45,9 @@ worker_metrics_env() {
     echo "PROMETHEUS_MULTIPROC_DIR=$dir dramatiq_prom_db=$dir dramatiq_prom_host=127.0.0.1 dramatiq_prom_port=$WORKER_METRICS_PORT"
 }
 # A fresh metrics directory for the workers, unless they run (gunicorn
-# empties its own: backend/gunicorn_conf.py).
+# empties its own: deploy/gunicorn.conf.py).
 reset_worker_metrics() {
-    pid_alive "$RUN/worker.pid" dramatiq && return 0
+    pid_alive "$RUN/worker.pid" "supervise.sh\\|dramatiq" && return 0
     rm -rf "$STACK_DIR/metrics/worker"
     mkdir -p "$STACK_DIR/metrics/worker"
 }

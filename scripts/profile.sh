@@ -24,16 +24,37 @@ load_profile() {
     export REDIS_PORT=$((6390 + off))
     export MEMCACHED_PORT=$((11220 + off))
     export S3_PORT=$((9100 + off))
+    # PgBouncer in front of each PostgreSQL server, on the server's port + 1000.
+    export PGBOUNCER_DIRECTORY_PORT=$((6440 + off))
+    export PGBOUNCER_SHARD_PORTS="$((6441 + off)) $((6442 + off))"
+    # Server connections each PgBouncer opens to its PostgreSQL server: the
+    # app's main pool, plus its pool for nested transactions (0021-pgbouncer.md).
+    export PGBOUNCER_POOL_SIZE=${PGBOUNCER_POOL_SIZE:-20}
+    export PGBOUNCER_NESTED_POOL_SIZE=${PGBOUNCER_NESTED_POOL_SIZE:-5}
+    # nginx, the one public entry point, over APP_INSTANCES gunicorn masters on
+    # APP_PORT, APP_PORT+1, ...
+    export NGINX_PORT=$((8080 + off))
     export APP_PORT=${APP_PORT:-$((8000 + off))}
+    export APP_INSTANCES=${APP_INSTANCES:-2}
+    export PUBLIC_URL="http://127.0.0.1:$NGINX_PORT"
+    # nginx believes X-Forwarded-For only from itself (loopback).
+    export TRUSTED_PROXIES=${TRUSTED_PROXIES:-127.0.0.1/32}
     load_monitoring_profile "$profile" "$off"
 
-    export DIRECTORY_DATABASE_URL="postgresql://photoshare@127.0.0.1:$PG_DIRECTORY_PORT/photoshare_directory"
-    local urls="" i=1 p
+    # The app (request path, workers, commands' runtime) reaches PostgreSQL only
+    # through PgBouncer; migrations, shard moves and LISTEN use the DIRECT URLs.
+    local pg="postgresql://photoshare@127.0.0.1"
+    export DIRECTORY_DATABASE_URL="$pg:$PGBOUNCER_DIRECTORY_PORT/photoshare_directory"
+    export DIRECTORY_DIRECT_DATABASE_URL="$pg:$PG_DIRECTORY_PORT/photoshare_directory"
+    local urls="" direct="" i=1 p bp
     for p in $PG_SHARD_PORTS; do
-        urls="${urls:+$urls,}shard$i=postgresql://photoshare@127.0.0.1:$p/photoshare_shards"
+        bp=$(echo "$PGBOUNCER_SHARD_PORTS" | cut -d' ' -f"$i")
+        urls="${urls:+$urls,}shard$i=$pg:$bp/photoshare_shards"
+        direct="${direct:+$direct,}shard$i=$pg:$p/photoshare_shards"
         i=$((i + 1))
     done
     export SHARD_DATABASE_URLS="$urls"
+    export SHARD_DIRECT_DATABASE_URLS="$direct"
     export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
     export MEMCACHED_LOCATION="127.0.0.1:$MEMCACHED_PORT"
     export S3_ENDPOINT_URL="http://127.0.0.1:$S3_PORT"
@@ -68,6 +89,9 @@ load_profile() {
             export FEED_PULL_THRESHOLD=${FEED_PULL_THRESHOLD:-100000000}
         else
             export FEED_PULL_THRESHOLD=${FEED_PULL_THRESHOLD:-25}
+            # Two instances of one worker each: the test stacks' app tier uses
+            # as many processes as the single gunicorn of two workers did.
+            export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1}
         fi
         # Tests and benchmarks sign up and write from one address far faster
         # than a person: the limits are raised here, and the rate-limit tests

@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # Starts and stops the local stack: PostgreSQL (directory + physical shards),
-# Redis, Memcached, an S3 server (moto behind scripts/s3_server.py), Dramatiq workers and gunicorn.
-# Everything listens on 127.0.0.1, keeps its data, logs and pid files under
-# .local/<profile>/, and is stopped by the pid we recorded, never by name.
+# PgBouncer in front of each, Redis, Memcached, an S3 server (moto behind
+# scripts/s3_server.py), Dramatiq workers, APP_INSTANCES gunicorn masters and
+# nginx in front of them. Everything listens on 127.0.0.1, keeps its data,
+# config, logs and pid files under .local/<profile>/, and is stopped by the pid
+# we recorded, never by name.
 #
 #   scripts/stack.sh [--profile P] up        build the web client, start (idempotent), migrate, [seed]
-#   scripts/stack.sh [--profile P] servers   start the data servers only
+#   scripts/stack.sh [--profile P] servers   start the data servers, PgBouncer, nginx
 #   scripts/stack.sh [--profile P] migrate   migrate the directory and every shard
-#   scripts/stack.sh [--profile P] app       start Dramatiq workers and gunicorn
+#   scripts/stack.sh [--profile P] app       start Dramatiq workers and the app instances
 #   scripts/stack.sh [--profile P] down      stop what `up` started
 #   scripts/stack.sh [--profile P] status    what runs
 #   scripts/stack.sh [--profile P] env       print the profile's environment
+#
+# What a rolling deploy (deploy/fabfile.py) does to one instance N, and to the workers:
+#   scripts/stack.sh [--profile P] instance-out N      nginx stops sending to it (waits for
+#                                                       nginx's old workers, so nothing is in flight)
+#   scripts/stack.sh [--profile P] instance-restart N  graceful restart on the code on disk,
+#                                                       back when its /readyz answers 200
+#   scripts/stack.sh [--profile P] instance-in N       nginx sends to it again
+#   scripts/stack.sh [--profile P] worker-restart      Dramatiq finishes or requeues, restarts
+#   scripts/stack.sh [--profile P] install             the virtualenv's packages, when changed
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/profile.sh"
@@ -102,6 +113,155 @@ CONF
 
 pid_alive_pg() { pid_alive "$1/postmaster.pid" postgres; }
 
+# render TEMPLATE OUT NAME=VALUE...: TEMPLATE with every @NAME@ replaced.
+render() {
+    local template=$1 out=$2 text kv
+    shift 2
+    text="$(cat "$template")"
+    for kv in "$@"; do
+        text="${text//@${kv%%=*}@/${kv#*=}}"
+    done
+    printf '%s\n' "$text" > "$out"
+}
+
+# PgBouncer in front of one PostgreSQL server, run as the PostgreSQL user (it
+# refuses root); its files live beside the clusters, which that user can read.
+start_pgbouncer() {
+    local name=$1 pg_port=$2 port=$3 db=$4 dir conf users
+    dir="$(pg_root)"
+    conf="$dir/pgbouncer-$name.ini"
+    # One users file each: a PgBouncer reads its file when it starts, which
+    # may be while the next one is being set up.
+    users="$dir/pgbouncer-$name-users.txt"
+    printf '"photoshare" ""\n' > "$users"
+    render "$ROOT/deploy/pgbouncer.ini.template" "$conf" DB="$db" PG_PORT="$pg_port" \
+        PORT="$port" AUTH_FILE="$users" POOL_SIZE="$PGBOUNCER_POOL_SIZE" \
+        NESTED_POOL_SIZE="$PGBOUNCER_NESTED_POOL_SIZE"
+    local as=()
+    if is_root; then
+        chown "$PGUSER_OS" "$conf" "$users"
+        as=(-u "$PGUSER_OS")
+    fi
+    spawn "pgbouncer-$name" pgbouncer pgbouncer "${as[@]}" "$conf"
+}
+
+NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
+NGINX_DIR="$STACK_DIR/nginx"
+NGINX_ARGS=(-e "$LOG/nginx-error.log" -c "$NGINX_DIR/nginx.conf")
+
+# upstream.conf: one server line per instance; an instance taken out by a
+# deploy (run/appN.out) is marked down.
+nginx_upstream() {
+    local i text="" down
+    for i in $(seq "$APP_INSTANCES"); do
+        down=""
+        [ -e "$RUN/app$i.out" ] && down=" down"
+        text+="server 127.0.0.1:$((APP_PORT + i - 1)) max_fails=1 fail_timeout=3s$down;"$'\n'
+    done
+    printf '%s' "$text" > "$NGINX_DIR/upstream.conf"
+}
+
+start_nginx() {
+    local user=""
+    mkdir -p "$NGINX_DIR/tmp"
+    # As root, nginx's workers run as the PostgreSQL user when it can read the
+    # checkout (the web client's files), else as root.
+    if is_root; then
+        if runuser -u "$PGUSER_OS" -- test -r "$ROOT/README.md"; then
+            user="user $PGUSER_OS;"
+            chown -R "$PGUSER_OS" "$NGINX_DIR/tmp"
+        else
+            user="user root;"
+        fi
+    fi
+    render "$ROOT/deploy/nginx.conf.template" "$NGINX_DIR/nginx.conf" \
+        NGINX_DIR="$NGINX_DIR" LOG_DIR="$LOG" NGINX_USER="$user" NGINX_PORT="$NGINX_PORT" \
+        MAX_BODY_BYTES="$(( ${PHOTO_MAX_BYTES:-26214400} + 1048576 ))" \
+        WEB_DIST="$ROOT/frontend-sample/dist"
+    nginx_upstream
+    "$NGINX_BIN" -t -q "${NGINX_ARGS[@]}" || die "nginx config invalid, see $LOG/nginx-error.log"
+    if pid_alive "$RUN/nginx.pid" "nginx: master"; then
+        nginx_reload
+    else
+        spawn nginx "nginx: master" "$NGINX_BIN" "${NGINX_ARGS[@]}" -g "daemon off;"
+    fi
+}
+
+# Reload nginx and wait until its old workers are gone: they stop taking new
+# requests at once and exit when their last one is answered, so afterwards
+# nothing is in flight under the old upstream list.
+nginx_reload() {
+    local master old p tries
+    pid_alive "$RUN/nginx.pid" "nginx: master" || die "nginx is not running"
+    master="$(head -n1 "$RUN/nginx.pid")"
+    "$NGINX_BIN" -t -q "${NGINX_ARGS[@]}" || die "nginx config invalid, see $LOG/nginx-error.log"
+    old="$(ps -o pid= --ppid "$master")"
+    kill -HUP "$master"
+    for p in $old; do
+        tries=900
+        while proc_running "$p"; do
+            tries=$((tries - 1))
+            [ "$tries" -gt 0 ] || die "nginx worker $p did not finish within 90 s"
+            sleep 0.1
+        done
+    done
+}
+
+instance_port() { echo $((APP_PORT + $1 - 1)); }
+
+instance_out() {
+    touch "$RUN/app$1.out"
+    nginx_upstream
+    nginx_reload
+    say "app$1 (port $(instance_port "$1")) is out of nginx"
+}
+
+instance_in() {
+    rm -f "$RUN/app$1.out"
+    nginx_upstream
+    nginx_reload
+    say "app$1 (port $(instance_port "$1")) is back in nginx"
+}
+
+ready() { curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$1/readyz" 2>/dev/null; }
+
+# restart_child NAME TIMEOUT: TERM the supervised process (a gunicorn master
+# or Dramatiq), which finishes what it is doing; its supervisor starts it
+# again from the code and virtualenv on disk. Waits for the new pid.
+restart_child() {
+    local name=$1 tries=$(($2 * 10)) old new
+    pid_alive "$RUN/$name.pid" supervise.sh || die "$name is not running (scripts/stack.sh up)"
+    old="$(head -n1 "$RUN/$name.child.pid")"
+    say "restarting $name (pid $old)"
+    kill -TERM "$old"
+    while proc_running "$old"; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || die "$name (pid $old) did not stop in time"
+        sleep 0.1
+    done
+    tries=300
+    while :; do
+        new="$(head -n1 "$RUN/$name.child.pid" 2>/dev/null || true)"
+        [ -n "$new" ] && [ "$new" != "$old" ] && proc_running "$new" && break
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || die "$name did not come back (see $LOG/$name.log)"
+        sleep 0.1
+    done
+}
+
+instance_restart() {
+    local i=$1 port tries=600
+    port="$(instance_port "$i")"
+    # gunicorn's graceful timeout is 30 s: in-flight requests get that long.
+    restart_child "app$i" 45
+    while ! ready "$port"; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || die "app$i did not become ready on $port (see $LOG/app$i.log)"
+        sleep 0.1
+    done
+    say "app$i is ready on $port (pid $(head -n1 "$RUN/app$i.child.pid"))"
+}
+
 # spawn NAME MATCH CMD...: start CMD detached, record its pid in run/NAME.pid.
 spawn() {
     local name=$1 match=$2; shift 2
@@ -119,12 +279,25 @@ start_servers() {
     PGBIN="$(pg_bindir)" || die "PostgreSQL server binaries not found"
     PSQL="$PGBIN/psql"
     PGUSER_OS="$(pg_user)"
-    start_pg directory "$PG_DIRECTORY_PORT" photoshare_directory
-    local i=1 p
+    # The PostgreSQL servers start side by side (initdb and start take seconds each).
+    local pids=() i=1 p pid
+    pg_root >/dev/null
+    start_pg directory "$PG_DIRECTORY_PORT" photoshare_directory & pids+=($!)
     for p in $PG_SHARD_PORTS; do
-        start_pg "shard$i" "$p" photoshare_shards
+        start_pg "shard$i" "$p" photoshare_shards & pids+=($!)
         i=$((i + 1))
     done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || die "a PostgreSQL server did not start (see $LOG/pg-*.log)"
+    done
+    start_pgbouncer directory "$PG_DIRECTORY_PORT" "$PGBOUNCER_DIRECTORY_PORT" photoshare_directory
+    i=1
+    for p in $PG_SHARD_PORTS; do
+        start_pgbouncer "shard$i" "$p" "$(echo "$PGBOUNCER_SHARD_PORTS" | cut -d' ' -f"$i")" \
+            photoshare_shards
+        i=$((i + 1))
+    done
+    start_nginx
 
     spawn redis redis-server redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
         --dir "$STACK_DIR" --save '' --appendonly no --protected-mode yes
@@ -137,6 +310,9 @@ start_servers() {
     wait_port "$REDIS_PORT" redis
     wait_port "$MEMCACHED_PORT" memcached
     wait_port "$S3_PORT" "S3 server"
+    wait_port "$PGBOUNCER_DIRECTORY_PORT" "pgbouncer (directory)"
+    for p in $PGBOUNCER_SHARD_PORTS; do wait_port "$p" pgbouncer; done
+    wait_port "$NGINX_PORT" nginx
     start_apns_standin
 }
 
@@ -169,27 +345,52 @@ start_app() {
     # fan-out starts well within a second of the upload.
     export dramatiq_worker_timeout=${dramatiq_worker_timeout:-100}
     reset_worker_metrics
-    # shellcheck disable=SC2046  (the metrics variables: NAME=value words)
-    spawn worker dramatiq env $(worker_metrics_env) "$VENV/bin/dramatiq" backend.worker \
-        --processes "${DRAMATIQ_PROCESSES:-1}" --threads "${DRAMATIQ_THREADS:-4}"
+    # Supervised (scripts/supervise.sh): a crashed or killed process, or one a
+    # deploy stopped gracefully, is started again without a manual step.
+    # `env` first: the metrics variables (scripts/monitoring.sh), NAME=value words.
     # shellcheck disable=SC2046
-    spawn gunicorn gunicorn env $(web_metrics_env "$APP_PORT") "$VENV/bin/gunicorn" \
-        backend.asgi:application -c python:backend.gunicorn_conf \
-        -k uvicorn_worker.UvicornWorker -b "127.0.0.1:$APP_PORT" \
-        -w "${WEB_CONCURRENCY:-2}" --graceful-timeout 5 --timeout 60
-    wait_port "$APP_PORT" gunicorn 300
+    spawn worker supervise.sh env $(worker_metrics_env) \
+        "$ROOT/scripts/supervise.sh" "$RUN/worker.child.pid" \
+        "$VENV/bin/dramatiq" backend.worker \
+        --processes "${DRAMATIQ_PROCESSES:-1}" --threads "${DRAMATIQ_THREADS:-4}"
+    local i
+    for i in $(seq "$APP_INSTANCES"); do
+        # Each instance is its own gunicorn master on its own port. gunicorn's
+        # keep-alive (75 s) outlasts nginx's upstream keepalive_timeout (60 s).
+        # shellcheck disable=SC2046
+        spawn "app$i" supervise.sh env $(web_metrics_env "$(instance_port "$i")") \
+            "$ROOT/scripts/supervise.sh" "$RUN/app$i.child.pid" \
+            "$VENV/bin/gunicorn" backend.asgi:application -c "$ROOT/deploy/gunicorn.conf.py" \
+            -k uvicorn_worker.UvicornWorker -b "127.0.0.1:$(instance_port "$i")" \
+            -w "${WEB_CONCURRENCY:-2}" --graceful-timeout 30 --timeout 60 --keep-alive 75
+    done
+    for i in $(seq "$APP_INSTANCES"); do
+        wait_port "$(instance_port "$i")" "app$i" 600
+    done
 }
 
 stop_all() {
     stop_monitoring
+    stop_pid "$RUN/nginx.pid" "nginx: master" nginx QUIT
+    local f
+    for f in "$RUN"/app*.pid; do
+        case "$f" in *.child.pid) continue ;; esac
+        [ -e "$f" ] || continue
+        stop_pid "$f" supervise.sh "$(basename "$f" .pid)"
+    done
+    rm -f "$RUN"/app*.out
+    # (gunicorn.pid: the single instance of stacks started before nginx)
     stop_pid "$RUN/gunicorn.pid" gunicorn gunicorn
-    stop_pid "$RUN/worker.pid" dramatiq "dramatiq workers"
+    stop_pid "$RUN/worker.pid" "supervise.sh\\|dramatiq" "dramatiq workers"
     # (moto_server: what the S3 pid file held before the gate existed)
     stop_pid "$RUN/s3.pid" "s3_server\\|moto_server" "S3 server"
     stop_pid "$RUN/apns.pid" apns_standin "APNs stand-in"
     stop_pid "$RUN/memcached.pid" memcached memcached
     stop_pid "$RUN/redis.pid" redis-server redis
-    local f
+    for f in "$RUN"/pgbouncer-*.pid; do
+        [ -e "$f" ] || continue
+        stop_pid "$f" pgbouncer "$(basename "$f" .pid)" INT
+    done
     for f in "$RUN"/pg-*.pid; do
         [ -e "$f" ] || continue
         # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients.
@@ -221,8 +422,8 @@ case "$CMD" in
         start_app
         wait_monitoring
         say "stack '$PROFILE' is up"
-        echo "GraphiQL: http://127.0.0.1:$APP_PORT/graphql"
-        echo "Web app:  http://127.0.0.1:$APP_PORT/app/"
+        echo "GraphiQL: $PUBLIC_URL/graphql"
+        echo "Web app:  $PUBLIC_URL/app/"
         echo "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT/  Alertmanager: http://127.0.0.1:$ALERTMANAGER_PORT/"
         ;;
     servers)
@@ -231,13 +432,27 @@ case "$CMD" in
         start_servers
         ;;
     migrate) cd "$ROOT"; migrate ;;
+    install) ensure_venv ;;
     app) start_app ;;
+    instance-out|instance-in|instance-restart)
+        [ $# -ge 2 ] && [ "$2" -ge 1 ] 2>/dev/null && [ "$2" -le "$APP_INSTANCES" ] \
+            || die "usage: scripts/stack.sh $CMD N (1..$APP_INSTANCES)"
+        mkdir -p "$RUN"
+        "${CMD//-/_}" "$2"
+        ;;
+    instances) echo "$APP_INSTANCES" ;;
+    worker-restart)
+        # Dramatiq on TERM stops taking messages, lets running ones finish
+        # (their time limit at most) and returns prefetched ones to the queue.
+        restart_child worker 600
+        say "workers restarted (pid $(head -n1 "$RUN/worker.child.pid"))"
+        ;;
     down) stop_all ;;
     status) status ;;
     env)
-        for v in $(compgen -e | grep -E '^(STACK_|PG_|DIRECTORY_|SHARD_|REDIS_|MEMCACHED_|S3_|AWS_|APP_PORT|DJANGO_SETTINGS_MODULE|LOGICAL_SHARDS|FEED_|CDN_|APNS_|RATE_LIMIT_|TRUSTED_PROXIES|OUTBOX_|SENTRY_STANDIN_PORT|SENTRY_ENVIRONMENT|PROMETHEUS_PORT|ALERTMANAGER_PORT|PAGER_PORT|BLACKBOX_PORT|WORKER_METRICS_PORT|[A-Z]+_EXPORTER_PORTS?$)'); do
+        for v in $(compgen -e | grep -E '^(STACK_|PG_|DIRECTORY_|SHARD_|REDIS_|MEMCACHED_|S3_|AWS_|APP_PORT|APP_INSTANCES|PGBOUNCER_|NGINX_PORT|PUBLIC_URL|DJANGO_SETTINGS_MODULE|LOGICAL_SHARDS|FEED_|CDN_|APNS_|RATE_LIMIT_|TRUSTED_PROXIES|OUTBOX_|SENTRY_STANDIN_PORT|SENTRY_ENVIRONMENT|PROMETHEUS_PORT|ALERTMANAGER_PORT|PAGER_PORT|BLACKBOX_PORT|WORKER_METRICS_PORT|[A-Z]+_EXPORTER_PORTS?$)'); do
             printf 'export %s=%q\n' "$v" "${!v}"
         done
         ;;
-    *) die "usage: scripts/stack.sh [--profile P] up|servers|migrate|app|down|status|env" ;;
+    *) die "usage: scripts/stack.sh [--profile P] up|servers|migrate|app|down|status|env|instances|instance-out N|instance-restart N|instance-in N|worker-restart" ;;
 esac

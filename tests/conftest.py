@@ -70,3 +70,15 @@ async def live() -> AsyncIterator[httpx.AsyncClient]:
         base_url=f"http://127.0.0.1:{os.environ['APP_PORT']}", timeout=30
     ) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def edge_url() -> str:
+    """nginx, the stack's public entry point, in front of the app instances."""
+    return os.environ["PUBLIC_URL"]
+
+
+@pytest.fixture
+async def edge(edge_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=edge_url, timeout=30) as c:
+        yield c

@@ -30,7 +30,13 @@ from backend.settings.env import VARIABLES, database_settings, shard_servers
 ROOT = Path(__file__).resolve().parent.parent
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 DATABASES = {"directory", "shard1", "shard2"}
-APP_SERVICES = ("migrate", "app", "worker")
+APP_SERVICES = ("migrate", "app1", "app2", "worker")
+INSTANCES = ("app1", "app2")
+PGBOUNCERS = {
+    "directory": "pgbouncer-directory",
+    "shard1": "pgbouncer-shard1",
+    "shard2": "pgbouncer-shard2",
+}
 REQUIRED_ENV = {
     "DJANGO_SETTINGS_MODULE",
     "SECRET_KEY",
@@ -116,7 +122,7 @@ def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def app_env(services: dict[str, dict[str, Any]]) -> dict[str, str]:
     """The app's environment as the container sees it with no .env file."""
-    return {k: interpolate(str(v)) for k, v in services["app"]["environment"].items()}
+    return {k: interpolate(str(v)) for k, v in services["app1"]["environment"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +149,8 @@ def test_compose_file_matches_the_compose_spec(compose, compose_validator):
 
 def test_the_compose_spec_check_catches_a_misspelled_key(compose, compose_validator):
     broken = copy.deepcopy(compose)
-    broken["services"]["app"]["enviroment"] = broken["services"]["app"].pop("environment")
+    broken["services"]["app1"] = dict(broken["services"]["app1"])
+    broken["services"]["app1"]["enviroment"] = broken["services"]["app1"].pop("environment")
     broken["services"]["worker"]["depends_on"]["migrate"]["condition"] = "service_done"
     errors = _schema_errors(compose_validator, broken)
     assert any("enviroment" in e for e in errors), errors
@@ -151,7 +158,8 @@ def test_the_compose_spec_check_catches_a_misspelled_key(compose, compose_valida
 
 
 def test_every_service_runs_a_pinned_image_or_the_project_build(services):
-    assert {*DATABASES, "redis", "memcached", "s3", *APP_SERVICES} <= set(services)
+    assert {*DATABASES, "redis", "memcached", "s3", "nginx", *APP_SERVICES} <= set(services)
+    assert set(PGBOUNCERS.values()) <= set(services)
     for name, service in services.items():
         assert "image" in service or "build" in service, name
         if "image" in service:
@@ -209,7 +217,7 @@ def test_app_processes_wait_for_healthy_data_and_the_migration(services):
         depends_on = services[name]["depends_on"]
         for db in DATABASES:
             assert depends_on[db]["condition"] == "service_healthy", (name, db)
-    for name in ("app", "worker"):
+    for name in (*INSTANCES, "worker"):
         assert services[name]["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
         }
@@ -230,11 +238,23 @@ def test_volumes_are_declared_and_used(compose, services):
 
 def test_only_the_app_and_photo_ports_are_published_on_loopback(services):
     published = {name: s["ports"] for name, s in services.items() if "ports" in s}
-    assert published == {"app": ["127.0.0.1:8000:8000"], "s3": ["127.0.0.1:9100:5000"]}
+    assert published == {"nginx": ["127.0.0.1:8080:8080"], "s3": ["127.0.0.1:9100:5000"]}
+
+
+def test_nginx_spreads_over_both_app_instances_and_pgbouncer_fronts_each_server(services):
+    conf = (ROOT / "deploy/compose/nginx.conf").read_text()
+    for name in INSTANCES:
+        assert f"server {name}:8000 max_fails=1" in conf, name
+    assert set(services["nginx"]["depends_on"]) == set(INSTANCES)
+    for server, bouncer in PGBOUNCERS.items():
+        ini = next(v for v in services[bouncer]["volumes"] if v.endswith("pgbouncer.ini:ro"))
+        text = (ROOT / ini.split(":")[0]).read_text()
+        assert f"host={server} port=5432" in text and "pool_mode = transaction" in text
+        assert services[bouncer]["depends_on"][server]["condition"] == "service_healthy"
 
 
 def test_app_worker_and_migrate_share_the_documented_variables(compose, services):
-    shared = services["app"]["environment"]
+    shared = services["app1"]["environment"]
     assert shared == compose["x-app-env"], "use the x-app-env anchor"
     for name in APP_SERVICES:
         env = services[name]["environment"]
@@ -256,18 +276,27 @@ def test_environment_works_without_a_dot_env_file(app_env):
     assert {"127.0.0.1", "localhost"} <= set(app_env["ALLOWED_HOSTS"].split(","))
 
 
-def test_database_urls_point_at_the_postgres_services(services, app_env):
-    servers = shard_servers(app_env["SHARD_DATABASE_URLS"])
-    assert len(servers) >= 2
+def test_database_urls_point_at_pgbouncer_and_the_direct_ones_at_postgres(services, app_env):
+    """The app's URLs name each server's PgBouncer; the DIRECT ones (migrations,
+    moves, LISTEN) name the PostgreSQL service behind it, server for server."""
+    pooled = {"directory": app_env["DIRECTORY_DATABASE_URL"]}
+    pooled |= shard_servers(app_env["SHARD_DATABASE_URLS"])
+    direct = {"directory": app_env["DIRECTORY_DIRECT_DATABASE_URL"]}
+    direct |= shard_servers(app_env["SHARD_DIRECT_DATABASE_URLS"])
+    assert len(pooled) >= 3 and set(pooled) == set(direct)
     hosts = []
-    for url in [app_env["DIRECTORY_DATABASE_URL"], *servers.values()]:
-        db = database_settings(url, pool_max=1)
-        host = str(db["HOST"])
-        assert host in DATABASES, f"{url} names no postgres service"
+    for name in pooled:
+        via, to = (
+            database_settings(pooled[name], pool_max=1),
+            database_settings(direct[name], pool_max=1),
+        )
+        host = str(to["HOST"])
+        assert host in DATABASES, f"{direct[name]} names no postgres service"
+        assert via["HOST"] == PGBOUNCERS[host], f"{pooled[name]} is not {host}'s PgBouncer"
+        assert (via["PORT"], to["PORT"]) == ("6432", "5432"), name
         pg_env = services[host]["environment"]
-        assert db["NAME"] == pg_env["POSTGRES_DB"], url
-        assert db["USER"] == pg_env["POSTGRES_USER"], url
-        assert db["PORT"] == "5432", url
+        assert via["NAME"] == to["NAME"] == pg_env["POSTGRES_DB"], name
+        assert via["USER"] == to["USER"] == pg_env["POSTGRES_USER"], name
         hosts.append(host)
     assert hosts[0] == "directory"
     assert len(set(hosts)) == len(hosts), f"one server named twice: {hosts}"
@@ -286,11 +315,13 @@ def test_redis_memcached_and_s3_urls_point_at_their_services(services, app_env):
 
 
 def test_commands_run_the_app_the_worker_and_every_migration(services):
-    app = command_text(services["app"]["command"])
+    app = command_text(services["app1"]["command"])
     assert app.startswith(GUNICORN + " -w "), app
     assert int(shlex.split(app)[shlex.split(app).index("-w") + 1]) >= 1
-    ports = services["app"]["ports"]
-    assert all(p.endswith(":8000") for p in ports), "gunicorn binds 8000 in the container"
+    for name in INSTANCES:
+        assert command_text(services[name]["command"]) == app, f"{name} runs another command"
+        assert "ports" not in services[name], f"{name}: only nginx is published"
+    assert "listen 8080" in (ROOT / "deploy/compose/nginx.conf").read_text()
     worker = shlex.split(command_text(services["worker"]["command"]))
     assert worker[:2] == ["dramatiq", "backend.worker"], worker
     assert int(worker[worker.index("--processes") + 1]) >= 1

@@ -239,6 +239,13 @@ async def test_prometheus_scrapes_every_target_and_loads_the_rules():
     assert "pg_up" in names and "redis_up" in names and "memcached_up" in names
 
 
+def test_the_public_entry_point_does_not_serve_metrics():
+    public = os.environ.get("PUBLIC_URL")
+    if not public:
+        pytest.skip("no public entry point (nginx) in this stack")
+    assert httpx.get(f"{public}/metrics", timeout=10).status_code == 404
+
+
 @pytest.mark.serial
 def test_counters_survive_a_worker_restart(live_url: str):
     """Multiprocess: every gunicorn worker's counts are summed, and a worker
@@ -248,7 +255,7 @@ def test_counters_survive_a_worker_restart(live_url: str):
         httpx.post(f"{live_url}/graphql", json={"query": "{ __typename }"}, timeout=10)
     before = total(scrape(f"{live_url}/metrics"), "photoshare_graphql_requests_total")
     pids = {int(m) for m in re.findall(r"_(\d+)\.db$", "\n".join(os.listdir(metrics_dir)))}
-    master = int(read(os.path.join(os.environ["STACK_DIR"], "run", "gunicorn.pid")))
+    master = int(read(os.path.join(os.environ["STACK_DIR"], "run", "app1.child.pid")))
     workers = [int(p) for p in read(f"/proc/{master}/task/{master}/children").split()]
     counted = sorted(pids & set(workers))
     assert counted, "a live worker wrote its counts"

@@ -203,7 +203,7 @@ def _app_connections() -> dict[str, int]:
     """Connections of the app's user on each PostgreSQL server (this check's own excluded)."""
     out = {}
     for server in [db.DIRECTORY, *db.servers()]:
-        with psycopg.connect(db.conninfo(server), autocommit=True) as conn:
+        with psycopg.connect(db.direct_conninfo(server), autocommit=True) as conn:
             row = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE usename = current_user AND pid <> pg_backend_pid()"
@@ -231,13 +231,12 @@ async def test_connections_stay_within_the_pools_after_requests_and_commands(
             command = ["rebuild_feeds", "--json", "--user", user["user"]["id"]]
         done = await asyncio.to_thread(_manage, *command)
         assert done.returncode == 0, done.stderr[-2000:]
-    # Each process holds at most its pools: the web workers, the Dramatiq
-    # workers and this test process; commands that exited hold nothing.
-    web = int(os.environ.get("WEB_CONCURRENCY", "2"))
-    workers = int(os.environ.get("DRAMATIQ_PROCESSES", "1"))
-    processes = web + workers + 1
-    per_process = {db.DIRECTORY: settings.DB_POOL_MAX + 1}  # + Django's own connection
+    # Every process's pools go through PgBouncer, so a server sees at most
+    # PgBouncer's two pools, plus Django's own (direct) connection of this
+    # test process; commands that exited hold nothing.
+    pgbouncer = int(os.environ["PGBOUNCER_POOL_SIZE"]) + int(
+        os.environ["PGBOUNCER_NESTED_POOL_SIZE"]
+    )
     counts = _app_connections()
     for server, count in counts.items():
-        limit = per_process.get(server, 2 * settings.DB_POOL_MAX) * processes
-        assert count <= limit, (server, count, limit, counts)
+        assert count <= pgbouncer + 1, (server, count, pgbouncer, counts)

@@ -17,9 +17,8 @@ from backend.graph.ids import parse_id
 from backend.graph.node import Node
 from backend.graph.permissions import viewer
 from backend.graph.photos.loaders import PhotoByIdLoader
-from backend.graph.photos.types import Photo
 from backend.graph.social.loaders import UserByIdLoader
-from backend.graph.social.types import Comment, User
+from backend.graph.types import Comment, Photo, User
 from backend.social.policy import check_can_view
 from backend.social.selectors.objects import get_comment, get_object_kind
 

@@ -52,18 +52,30 @@ TEMPLATES = [
 
 DB_POOL_MAX = env_int("DB_POOL_MAX")
 
-# Physical shard servers: name -> URL. Each also gets a Django alias of the same
-# name, used by the per-shard migration runner.
+# Physical shard servers: name -> URL, through PgBouncer (transaction pooling).
+# Each also gets a Django alias of the same name, used by the per-shard
+# migration runner.
 SHARD_SERVERS = shard_servers(env("SHARD_DATABASE_URLS"))
 LOGICAL_SHARDS = env_int("LOGICAL_SHARDS")
+# The same servers without PgBouncer, for what needs a session of its own:
+# migrations (SET search_path per schema), shard moves (a long transaction
+# with LOCK and COPY), LISTEN (docs/decisions/0021-pgbouncer.md).
+SHARD_DIRECT_SERVERS = shard_servers(
+    env("SHARD_DIRECT_DATABASE_URLS") or env("SHARD_DATABASE_URLS")
+)
+if set(SHARD_DIRECT_SERVERS) != set(SHARD_SERVERS):
+    raise ValueError("SHARD_DIRECT_DATABASE_URLS must name the servers of SHARD_DATABASE_URLS")
+DB_NESTED_POOL_SUFFIX = env("DB_NESTED_POOL_SUFFIX")
 
 # The request path, workers and commands reach every server through the
-# runtime's async pools (backend/runtime.py); Django's connections serve only
-# migrations (and the shard migrator), so they get no pool of their own.
+# runtime's async pools (backend/runtime.py), which go through PgBouncer;
+# Django's connections serve only migrations (and the shard migrator), so
+# they connect directly and get no pool of their own.
 DIRECTORY_DATABASE_URL = env("DIRECTORY_DATABASE_URL")
-DATABASES = {"default": database_settings(DIRECTORY_DATABASE_URL, pool_max=DB_POOL_MAX)}
+DIRECTORY_DIRECT_DATABASE_URL = env("DIRECTORY_DIRECT_DATABASE_URL") or DIRECTORY_DATABASE_URL
+DATABASES = {"default": database_settings(DIRECTORY_DIRECT_DATABASE_URL, pool_max=DB_POOL_MAX)}
 DATABASES["default"]["OPTIONS"] = {}
-for _name, _url in SHARD_SERVERS.items():
+for _name, _url in SHARD_DIRECT_SERVERS.items():
     DATABASES[_name] = database_settings(_url, pool_max=2)
     # Migrations switch search_path per logical schema, so no pooling here.
     DATABASES[_name]["OPTIONS"] = {}

@@ -27,14 +27,34 @@ VARIABLES: dict[str, Var] = {
         Var("ALLOWED_HOSTS", "127.0.0.1,localhost", "comma-separated host names"),
         Var(
             "DIRECTORY_DATABASE_URL",
-            "postgresql://photoshare@127.0.0.1:5440/photoshare_directory",
-            "directory database (accounts, tokens, shard map)",
+            "postgresql://photoshare@127.0.0.1:6440/photoshare_directory",
+            "directory database (accounts, tokens, shard map), through its PgBouncer",
         ),
         Var(
             "SHARD_DATABASE_URLS",
+            "shard1=postgresql://photoshare@127.0.0.1:6441/photoshare_shards,"
+            "shard2=postgresql://photoshare@127.0.0.1:6442/photoshare_shards",
+            "physical shard servers as name=url, comma-separated, through their PgBouncers "
+            "(transaction pooling): the request path and workers connect only here",
+        ),
+        Var(
+            "DIRECTORY_DIRECT_DATABASE_URL",
+            "postgresql://photoshare@127.0.0.1:5440/photoshare_directory",
+            "the directory's PostgreSQL itself, for migrations (default: DIRECTORY_DATABASE_URL)",
+        ),
+        Var(
+            "SHARD_DIRECT_DATABASE_URLS",
             "shard1=postgresql://photoshare@127.0.0.1:5441/photoshare_shards,"
             "shard2=postgresql://photoshare@127.0.0.1:5442/photoshare_shards",
-            "physical shard servers as name=url, comma-separated",
+            "each shard server's PostgreSQL itself, same names as SHARD_DATABASE_URLS, for "
+            "what needs a session: migrations (SET search_path), shard moves, LISTEN "
+            "(`db.direct_conninfo(server)`); default: SHARD_DATABASE_URLS",
+        ),
+        Var(
+            "DB_NESTED_POOL_SUFFIX",
+            "_nested",
+            "appended to a shard server's database name by the pool for nested transactions, "
+            "so PgBouncer gives them a pool of their own; empty without PgBouncer",
         ),
         Var("LOGICAL_SHARDS", "512", "number of logical shards (schemas), at most 8192"),
         Var("DB_POOL_MAX", "10", "max connections per pool per process"),
@@ -84,8 +104,25 @@ VARIABLES: dict[str, Var] = {
             "followers above which an account's posts are pulled at read time, not fanned out",
         ),
         Var("FANOUT_CHUNK", "2000", "followers per fan-out delivery job"),
-        Var("APP_PORT", "8000", "port gunicorn listens on (127.0.0.1)"),
-        Var("WEB_CONCURRENCY", "2", "gunicorn worker processes"),
+        Var(
+            "APP_PORT",
+            "8000",
+            "port of the first app instance (gunicorn, 127.0.0.1); instance N listens on "
+            "APP_PORT + N - 1",
+        ),
+        Var("APP_INSTANCES", "2", "app instances (gunicorn masters) behind nginx"),
+        Var("NGINX_PORT", "8080", "port of nginx, the public entry point (127.0.0.1)"),
+        Var(
+            "PGBOUNCER_POOL_SIZE",
+            "20",
+            "server connections each PgBouncer opens to its PostgreSQL for the app's pools",
+        ),
+        Var(
+            "PGBOUNCER_NESTED_POOL_SIZE",
+            "5",
+            "server connections each PgBouncer opens for nested transactions",
+        ),
+        Var("WEB_CONCURRENCY", "2", "gunicorn worker processes per app instance"),
         Var("DRAMATIQ_PROCESSES", "1", "Dramatiq worker processes"),
         Var("DRAMATIQ_THREADS", "4", "threads per Dramatiq worker process"),
         Var(
@@ -173,7 +210,8 @@ VARIABLES: dict[str, Var] = {
         Var(
             "TRUSTED_PROXIES",
             "",
-            "comma-separated IPs/CIDRs of proxies whose X-Forwarded-For names the client",
+            "comma-separated IPs/CIDRs of proxies whose X-Forwarded-For names the client "
+            "(`make up`: 127.0.0.1/32, its nginx)",
         ),
     ]
 }

@@ -21,7 +21,7 @@ from backend.shards import stats
 
 Row = dict[str, Any]
 
-__all__ = ["DIRECTORY", "Row", "aconnection", "aexecute", "conninfo", "servers"]
+__all__ = ["DIRECTORY", "Row", "aconnection", "aexecute", "conninfo", "direct_conninfo", "servers"]
 
 
 def servers() -> list[str]:
@@ -30,6 +30,7 @@ def servers() -> list[str]:
 
 
 conninfo = runtime.conninfo
+direct_conninfo = runtime.direct_conninfo
 
 
 @asynccontextmanager

@@ -52,9 +52,10 @@ Conn = psycopg.AsyncConnection[tuple[object, ...]]
 
 
 async def _connect(server: str) -> Conn:
-    # Connections of the move's own, not the pool's: they hold a long
-    # transaction and COPY streams.
-    return await psycopg.AsyncConnection.connect(db.conninfo(server), autocommit=False)
+    # Connections of the move's own, not the pool's, straight to PostgreSQL
+    # (not PgBouncer): they hold a long transaction, a session's lock_timeout
+    # and COPY streams.
+    return await psycopg.AsyncConnection.connect(db.direct_conninfo(server), autocommit=False)
 
 
 async def _fetch(

@@ -134,9 +134,11 @@ async def _relay_server(server: str, poll: float) -> None:
     """One server's relay: drain, then sleep until a NOTIFY or `poll` seconds."""
     while True:
         try:
-            # LISTEN holds a session: its own connection, not a pooled one.
+            # LISTEN holds a session: its own connection, not a pooled one,
+            # straight to PostgreSQL (PgBouncer's transaction pooling would
+            # hand the session to other clients between statements).
             async with await psycopg.AsyncConnection.connect(
-                db.conninfo(server), autocommit=True
+                db.direct_conninfo(server), autocommit=True
             ) as listener:
                 await listener.execute(f"LISTEN {CHANNEL}")
                 while True:

@@ -19,7 +19,7 @@ from backend.graph.pagination import (
     page_info,
 )
 from backend.graph.photos.loaders import PhotoByIdLoader
-from backend.graph.photos.types import Photo
+from backend.graph.types import Photo
 from backend.social.selectors.activity import get_activity_page
 
 

@@ -9,9 +9,8 @@ import strawberry
 
 from backend.graph.context import Info
 from backend.graph.photos.loaders import PhotoByIdLoader
-from backend.graph.photos.types import Photo
 from backend.graph.social.loaders import UserByIdLoader
-from backend.graph.social.types import User
+from backend.graph.types import Photo, User
 from backend.social.selectors.activity import ActivityRecord
 
 

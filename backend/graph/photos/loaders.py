@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.graph.loaders import BaseLoader
+from backend.graph.context import BaseLoader
 from backend.photos.selectors import PhotoRecord, get_photos_cached
 
 

@@ -13,9 +13,8 @@ from backend.errors import InvalidInput
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
 from backend.graph.limits import check_rate, limit
-from backend.graph.photos.types import Photo
 from backend.graph.social.loaders import UserByIdLoader
-from backend.graph.social.types import User
+from backend.graph.types import Photo, User
 from backend.photos import services
 from backend.ratelimit import Take
 

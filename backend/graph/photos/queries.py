@@ -10,8 +10,8 @@ from backend.graph.context import Info
 from backend.graph.ids import parse_id
 from backend.graph.permissions import viewer
 from backend.graph.photos.loaders import PhotoByIdLoader
-from backend.graph.photos.types import Photo
 from backend.graph.social.loaders import UserByIdLoader
+from backend.graph.types import Photo
 from backend.social.policy import check_can_view
 
 

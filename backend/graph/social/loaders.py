@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.accounts.selectors import UserRecord, get_users_cached
-from backend.graph.loaders import BaseLoader
+from backend.graph.context import BaseLoader
 from backend.social.selectors.comments import (
     CommentPageKey,
     CommentRecord,

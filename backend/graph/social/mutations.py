@@ -12,9 +12,8 @@ from backend.graph.context import Info
 from backend.graph.ids import parse_id
 from backend.graph.limits import check_rate, limit
 from backend.graph.photos.loaders import PhotoByIdLoader
-from backend.graph.photos.types import Photo
 from backend.graph.social.loaders import UserByIdLoader, ViewerHasLikedByPhotoIdLoader
-from backend.graph.social.types import AuthPayload, Comment, User
+from backend.graph.types import AuthPayload, Comment, Photo, User
 from backend.ratelimit import Take
 from backend.social.services import comments, follows, likes
 

@@ -25,7 +25,7 @@ from backend.graph.pagination import (
     page_info,
 )
 from backend.graph.social.loaders import UserByIdLoader
-from backend.graph.social.types import User, user_edges
+from backend.graph.types import User, user_edges
 
 
 @strawberry.type
