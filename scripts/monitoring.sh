@@ -30,8 +30,8 @@ ensure_monitoring_packages() {
     fi
 }
 
-# render TEMPLATE OUT: $NAMES replaced from the environment (string.Template).
-render() {
+# render_template TEMPLATE OUT: $NAMES replaced from the environment (string.Template).
+render_template() {
     "$PY" -c 'import os, string, sys
 sys.stdout.write(string.Template(open(sys.argv[1]).read()).substitute(os.environ))' "$1" > "$2"
 }
@@ -76,8 +76,8 @@ render_monitoring_configs() {
     else
         cp "$ROOT/deploy/prometheus/alerts.yml" "$ALERT_RULES_FILE"
     fi
-    render "$ROOT/deploy/prometheus/prometheus.yml.in" "$dir/prometheus.yml"
-    render "$ROOT/deploy/alertmanager/alertmanager.yml.in" "$dir/alertmanager.yml"
+    render_template "$ROOT/deploy/prometheus/prometheus.yml.in" "$dir/prometheus.yml"
+    render_template "$ROOT/deploy/alertmanager/alertmanager.yml.in" "$dir/alertmanager.yml"
     promtool check config "$dir/prometheus.yml" >"$LOG/promtool-check.log" 2>&1 \
         || die "the rendered Prometheus config is invalid: see $LOG/promtool-check.log"
 }
