@@ -104,7 +104,7 @@ start_monitoring() {
         --web.listen-address="127.0.0.1:$NODE_EXPORTER_PORT"
     set -- $POSTGRES_EXPORTER_PORTS
     for i in "${!names[@]}"; do
-        DATA_SOURCE_NAME="postgresql://photoshare@127.0.0.1:${ports[$i]}/postgres?sslmode=disable" \
+        DATA_SOURCE_NAME="postgresql://photoshare@127.0.0.1:${ports[$i]}/postgres?sslmode=disable&application_name=postgres_exporter" \
             spawn "pg-exporter-${names[$i]}" prometheus-postgres-exporter \
             prometheus-postgres-exporter --web.listen-address="127.0.0.1:$1"
         shift
