@@ -5,6 +5,7 @@ A small router in front of everything (docs/decisions/0010-runtime.md):
   at shutdown (backend/runtime.py);
 - `/graphql`: Strawberry's ASGI app;
 - `/healthz`, `/readyz`: answered here;
+- `/metrics`: Prometheus' scrape of this instance (backend/metrics.py);
 - `/app/`: the built web client, `/static/graphiql/`: GraphiQL's files
   (backend/webfiles.py);
 - anything else: Django's ASGI handler.
@@ -34,7 +35,7 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402
 from starlette.middleware.cors import CORSMiddleware  # noqa: E402
 
-from backend import health, runtime  # noqa: E402  (needs settings)
+from backend import health, metrics, runtime  # noqa: E402  (needs settings)
 from backend.graph.views import graphql_app  # noqa: E402
 from backend.limits import ASGIApp, Receive, Scope, Send, limit_request_body  # noqa: E402
 from backend.security import security_headers  # noqa: E402
@@ -64,6 +65,18 @@ def _json_endpoint(
     return app
 
 
+async def metrics_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    # Reading the files of every worker is a few ms of blocking I/O, once
+    # per scrape (every 15 s): not worth a thread hop.
+    body, content_type = metrics.exposition()
+    headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def lifespan(scope: Scope, receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
@@ -86,6 +99,7 @@ ROUTES: dict[str, ASGIApp] = {
     "/graphql/": graphql_app,  # type: ignore[dict-item]
     "/healthz": _json_endpoint(health.healthz),
     "/readyz": _json_endpoint(health.readyz),
+    "/metrics": metrics_endpoint,
     CLIENT_PREFIX: redirect_to_client,
 }
 # Folders of files, by path prefix.
@@ -116,7 +130,7 @@ async def router(scope: Scope, receive: Receive, send: Send) -> None:
     await app(scope, receive, send)
 
 
-application = limit_request_body(
+application: ASGIApp = limit_request_body(
     CORSMiddleware(
         security_headers(router),  # type: ignore[arg-type]
         allow_origins=settings.CORS_ALLOWED_ORIGINS,
@@ -126,3 +140,9 @@ application = limit_request_body(
         max_age=600,
     )
 )
+
+if settings.SENTRY_DSN:
+    from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
+
+    # One Sentry scope per request (backend/sentry.py), outermost.
+    application = SentryAsgiMiddleware(application)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from backend import runtime
+from backend import metrics, runtime
 
 
 async def aget_many(keys: dict[str, int]) -> dict[int, Any]:
@@ -42,10 +42,19 @@ async def aget_through(
     ttl: int,
 ) -> dict[int, Any]:
     """Objects by ID: cached copies first, then `load(missing ids)` → {id: obj},
-    whose results are cached. IDs with no object are absent."""
+    whose results are cached. IDs with no object are absent.
+
+    Lookups count in photoshare_cache_requests_total, the cache named by its
+    keys' prefix (`user`, `photo`: the domain cache modules' key functions)."""
     keys = {key(i): i for i in set(ids)}
     found = await aget_many(keys)
     missing = [i for i in keys.values() if i not in found]
+    if keys:
+        cache = next(iter(keys)).partition(":")[0]
+        if found:
+            metrics.CACHE_REQUESTS.labels(cache, "hit").inc(len(found))
+        if missing:
+            metrics.CACHE_REQUESTS.labels(cache, "miss").inc(len(missing))
     if missing:
         loaded = await load(missing)
         found.update(loaded)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql import GraphQLError
+
 
 class AppError(Exception):
     code = "INTERNAL_SERVER_ERROR"
@@ -52,3 +54,15 @@ class QueryTooComplex(AppError):
 
     def __init__(self, message: str, *, cost: dict[str, int] | None = None) -> None:
         super().__init__(message, **({"cost": cost} if cost is not None else {}))
+
+
+def is_request_error(error: GraphQLError) -> bool:
+    """The request itself is at fault: a parse or validation error (no original
+    error), or a variable graphql-core could not coerce to its type (a
+    GraphQLError wrapped without a path: reported before execution starts).
+
+    A GraphQLError *with* a path wraps something a resolver returned (say, a
+    value an Int cannot represent): our bug, not the client's.
+    """
+    original = error.original_error
+    return original is None or (isinstance(original, GraphQLError) and error.path is None)

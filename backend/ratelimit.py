@@ -17,7 +17,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from backend import runtime
+from backend import metrics, runtime
 
 log = logging.getLogger(__name__)
 
@@ -122,4 +122,5 @@ async def take(*takes: Take) -> Refusal | None:
     if not refused:
         return None
     name = takes[int(worst) - 1].limit.name
+    metrics.RATE_LIMITED.labels(name).inc()
     return Refusal(limit=name, retry_after=max(1, math.ceil(int(wait_ms) / 1000)))

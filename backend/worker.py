@@ -50,3 +50,14 @@ class OutboxRelay(dramatiq.Middleware):
 
 if os.environ.get("OUTBOX_RELAY", "on") != "off":
     broker.add_middleware(OutboxRelay())
+
+# Per-actor message counts, durations, retries and errors, served by a
+# process the Dramatiq CLI forks (on dramatiq_prom_host:dramatiq_prom_port),
+# summed over every worker process with our own metrics (backend/metrics.py):
+# all of them write to PROMETHEUS_MULTIPROC_DIR, the same directory as
+# dramatiq_prom_db (scripts/monitoring.sh). Off unless the port is set: its
+# default would listen on 0.0.0.0:9191.
+if os.environ.get("dramatiq_prom_port"):  # noqa: SIM112  (Dramatiq's own name)
+    from dramatiq.middleware.prometheus import Prometheus
+
+    broker.add_middleware(Prometheus())

@@ -22,3 +22,25 @@ def post_fork(server: Any, worker: Any) -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != worker.ppid:  # the master died before the line above
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+# Metrics (backend/metrics.py): the instance's workers write to
+# PROMETHEUS_MULTIPROC_DIR. The instance starts with it empty (a previous
+# run's files would be summed in: Prometheus sees a counter reset, as for any
+# restarted process); a worker that exits has its live gauges dropped, its
+# counters stay in the sum.
+def on_starting(server: Any) -> None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        import shutil
+        from pathlib import Path
+
+        shutil.rmtree(directory, ignore_errors=True)
+        Path(directory).mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

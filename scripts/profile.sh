@@ -39,6 +39,7 @@ load_profile() {
     export PUBLIC_URL="http://127.0.0.1:$NGINX_PORT"
     # nginx believes X-Forwarded-For only from itself (loopback).
     export TRUSTED_PROXIES=${TRUSTED_PROXIES:-127.0.0.1/32}
+    load_monitoring_profile "$profile" "$off"
 
     # The app (request path, workers, commands' runtime) reaches PostgreSQL only
     # through PgBouncer; migrations, shard moves and LISTEN use the DIRECT URLs.
@@ -104,4 +105,34 @@ load_profile() {
         export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-backend.settings.local}
         export LOGICAL_SHARDS=${LOGICAL_SHARDS:-512}
     fi
+}
+
+# Monitoring's ports (scripts/monitoring.sh): 9070-9093 + the offset, clear of
+# S3's 9100 + offset. Throw-away stacks scrape and evaluate every 2 s and fire
+# after ALERT_FOR, and report errors to a Sentry stand-in.
+load_monitoring_profile() {
+    local profile=$1 off=$2
+    export PROMETHEUS_PORT=$((9090 + off))
+    export ALERTMANAGER_PORT=$((9093 + off))
+    export NODE_EXPORTER_PORT=$((9071 + off))
+    export REDIS_EXPORTER_PORT=$((9072 + off))
+    export MEMCACHED_EXPORTER_PORT=$((9073 + off))
+    export BLACKBOX_PORT=$((9074 + off))
+    export PAGER_PORT=$((9075 + off))
+    export WORKER_METRICS_PORT=$((9077 + off))
+    export POSTGRES_EXPORTER_PORTS="$((9080 + off)) $((9081 + off)) $((9082 + off))"
+    if [ "$profile" = dev ]; then
+        export SCRAPE_INTERVAL=15s EVALUATION_INTERVAL=15s
+        export ALERT_GROUP_WAIT=30s ALERT_GROUP_INTERVAL=5m
+    else
+        export SCRAPE_INTERVAL=2s EVALUATION_INTERVAL=2s ALERT_FOR=${ALERT_FOR:-4s}
+        export ALERT_GROUP_WAIT=1s ALERT_GROUP_INTERVAL=5s
+    fi
+    case "$profile" in
+        test*)
+            export SENTRY_STANDIN_PORT=$((9076 + off))
+            export SENTRY_DSN=${SENTRY_DSN:-http://public@127.0.0.1:$SENTRY_STANDIN_PORT/1}
+            export SENTRY_ENVIRONMENT=${SENTRY_ENVIRONMENT:-$profile}
+            ;;
+    esac
 }

@@ -25,6 +25,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/profile.sh"
+source "$(dirname "$0")/monitoring.sh"
 
 PROFILE=dev
 while [ $# -gt 0 ]; do
@@ -343,16 +344,22 @@ start_app() {
     # An idle worker polls the queue at most every 100 ms (default 1 s), so a
     # fan-out starts well within a second of the upload.
     export dramatiq_worker_timeout=${dramatiq_worker_timeout:-100}
+    reset_worker_metrics
     # Supervised (scripts/supervise.sh): a crashed or killed process, or one a
     # deploy stopped gracefully, is started again without a manual step.
-    spawn worker supervise.sh "$ROOT/scripts/supervise.sh" "$RUN/worker.child.pid" \
+    # `env` first: the metrics variables (scripts/monitoring.sh), NAME=value words.
+    # shellcheck disable=SC2046
+    spawn worker supervise.sh env $(worker_metrics_env) \
+        "$ROOT/scripts/supervise.sh" "$RUN/worker.child.pid" \
         "$VENV/bin/dramatiq" backend.worker \
         --processes "${DRAMATIQ_PROCESSES:-1}" --threads "${DRAMATIQ_THREADS:-4}"
     local i
     for i in $(seq "$APP_INSTANCES"); do
         # Each instance is its own gunicorn master on its own port. gunicorn's
         # keep-alive (75 s) outlasts nginx's upstream keepalive_timeout (60 s).
-        spawn "app$i" supervise.sh "$ROOT/scripts/supervise.sh" "$RUN/app$i.child.pid" \
+        # shellcheck disable=SC2046
+        spawn "app$i" supervise.sh env $(web_metrics_env "$(instance_port "$i")") \
+            "$ROOT/scripts/supervise.sh" "$RUN/app$i.child.pid" \
             "$VENV/bin/gunicorn" backend.asgi:application -c "$ROOT/deploy/gunicorn.conf.py" \
             -k uvicorn_worker.UvicornWorker -b "127.0.0.1:$(instance_port "$i")" \
             -w "${WEB_CONCURRENCY:-2}" --graceful-timeout 30 --timeout 60 --keep-alive 75
@@ -363,6 +370,7 @@ start_app() {
 }
 
 stop_all() {
+    stop_monitoring
     stop_pid "$RUN/nginx.pid" "nginx: master" nginx QUIT
     local f
     for f in "$RUN"/app*.pid; do
@@ -403,16 +411,20 @@ status() {
 case "$CMD" in
     up)
         ensure_system_packages
+        ensure_monitoring_packages
         ensure_venv
         "$ROOT/scripts/client.sh" build
         start_servers
+        start_monitoring  # beside the migration: it only waits for ports
         cd "$ROOT"
         migrate
         if [ "$PROFILE" = dev ]; then "$PY" manage.py seed_demo; fi
         start_app
+        wait_monitoring
         say "stack '$PROFILE' is up"
         echo "GraphiQL: $PUBLIC_URL/graphql"
         echo "Web app:  $PUBLIC_URL/app/"
+        echo "Prometheus: http://127.0.0.1:$PROMETHEUS_PORT/  Alertmanager: http://127.0.0.1:$ALERTMANAGER_PORT/"
         ;;
     servers)
         ensure_system_packages
@@ -438,7 +450,7 @@ case "$CMD" in
     down) stop_all ;;
     status) status ;;
     env)
-        for v in $(compgen -e | grep -E '^(STACK_|PG_|DIRECTORY_|SHARD_|REDIS_|MEMCACHED_|S3_|AWS_|APP_PORT|APP_INSTANCES|PGBOUNCER_|NGINX_PORT|PUBLIC_URL|DJANGO_SETTINGS_MODULE|LOGICAL_SHARDS|FEED_|CDN_|APNS_|RATE_LIMIT_|TRUSTED_PROXIES|OUTBOX_)'); do
+        for v in $(compgen -e | grep -E '^(STACK_|PG_|DIRECTORY_|SHARD_|REDIS_|MEMCACHED_|S3_|AWS_|APP_PORT|APP_INSTANCES|PGBOUNCER_|NGINX_PORT|PUBLIC_URL|DJANGO_SETTINGS_MODULE|LOGICAL_SHARDS|FEED_|CDN_|APNS_|RATE_LIMIT_|TRUSTED_PROXIES|OUTBOX_|SENTRY_STANDIN_PORT|SENTRY_ENVIRONMENT|PROMETHEUS_PORT|ALERTMANAGER_PORT|PAGER_PORT|BLACKBOX_PORT|WORKER_METRICS_PORT|[A-Z]+_EXPORTER_PORTS?$)'); do
             printf 'export %s=%q\n' "$v" "${!v}"
         done
         ;;

@@ -16,17 +16,18 @@ Reads are in selectors.py.
 from __future__ import annotations
 
 import heapq
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from django.conf import settings
 
-from backend import runtime
+from backend import metrics, runtime
 from backend.accounts.selectors import get_users_by_ids
 from backend.feeds import feedstore
 from backend.photos.models import PHOTO
 from backend.shards import routing
-from backend.shards.ids import shard_of
+from backend.shards.ids import decode_id, shard_of
 from backend.social.models import FOLLOWER, FOLLOWING, FollowStatus
 
 ACTIVE = FollowStatus.ACTIVE.value
@@ -53,12 +54,19 @@ def is_huge(follower_count: int) -> bool:
 
 
 async def ado_deliver(*, photo_id: int, follower_ids: Sequence[int]) -> int:
-    """Add a photo to these followers' feeds (those that exist); returns how many were new."""
+    """Add a photo to these followers' feeds (those that exist); returns how many were new.
+
+    Metrics: the deliveries, and the lag from the photo's commit (its ID's
+    time, taken in the inserting transaction) to this chunk's delivery.
+    """
     if not follower_ids:
         return 0
     script = runtime.redis().register_script(feedstore.DELIVER)
     keys = [feedstore.feed_key(f) for f in follower_ids]
     delivered: int = await script(keys=keys, args=[feedstore.pack(photo_id), feedstore.cap()])
+    metrics.FEED_DELIVERIES.inc(delivered)
+    created = decode_id(photo_id).created_at.timestamp()
+    metrics.FANOUT_LAG.observe(max(0.0, time.time() - created))
     return delivered
 
 

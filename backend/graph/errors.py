@@ -9,7 +9,7 @@ import psycopg
 from graphql import GraphQLError
 from psycopg_pool import PoolTimeout
 
-from backend.errors import AppError
+from backend.errors import AppError, is_request_error
 
 log = logging.getLogger("backend.graph")
 
@@ -23,18 +23,6 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 # graphql-core's words for the depth rule and the parser's token limit.
 TOO_COMPLEX_MESSAGES = ("exceeds maximum operation depth", "tokens. Parsing aborted")
-
-
-def is_request_error(error: GraphQLError) -> bool:
-    """The request itself is at fault: a parse or validation error (no original
-    error), or a variable graphql-core could not coerce to its type (a
-    GraphQLError wrapped without a path: reported before execution starts).
-
-    A GraphQLError *with* a path wraps something a resolver returned (say, a
-    value an Int cannot represent): our bug, not the client's.
-    """
-    original = error.original_error
-    return original is None or (isinstance(original, GraphQLError) and error.path is None)
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:

@@ -50,7 +50,7 @@ from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from backend import ratelimit
+from backend import metrics, ratelimit
 from backend.errors import QueryTooComplex, RateLimited
 from backend.graph.pagination import MAX_PAGE_SIZE
 
@@ -264,6 +264,7 @@ class RequestLimits(SchemaExtension):
             self.cost = query_cost(
                 ctx.schema._schema, ctx.graphql_document, operation, ctx.variables
             )
+            metrics.GRAPHQL_COST.observe(self.cost)
             try:
                 await self._check(operation, self.cost)
             except (QueryTooComplex, RateLimited) as exc:
@@ -319,3 +320,5 @@ def limit(name: str) -> ratelimit.Limit:
 # A malformed limit fails at startup, not on the first request that needs it.
 for _name in settings.RATE_LIMIT_NAMES:
     limit(_name)
+    # Present from the start (at 0), so rate() sees a limit's first refusal.
+    metrics.RATE_LIMITED.labels(_name)

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from backend.graph.errors import log, should_log
 from backend.graph.feeds.queries import Query as FeedQuery
 from backend.graph.limits import RequestLimits
+from backend.graph.metrics import RequestMetrics
 from backend.graph.nodes import Query as NodeQuery
 from backend.graph.notifications.mutations import Mutation as NotificationMutation
 from backend.graph.persisted import PersistedQueries
@@ -68,11 +69,12 @@ def build_schema(**kwargs: Any) -> Schema:
     ]
     if not settings.GRAPHQL_INTROSPECTION:
         rules.extend(DisableIntrospection().validation_rules)
-    return Schema(
+    built = Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(disable_field_suggestions=not settings.GRAPHQL_FIELD_SUGGESTIONS),
         extensions=[
+            RequestMetrics,  # outermost: it times and counts everything below
             PersistedQueries,  # first: it may supply the document
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
@@ -82,6 +84,14 @@ def build_schema(**kwargs: Any) -> Schema:
         ],
         **kwargs,
     )
+    # Sentry's Strawberry integration (backend/sentry.py) puts its extension
+    # first, and it reads the operation name: the persisted-query lookup must
+    # still run before anything reads the document.
+    built.extensions = (
+        PersistedQueries,
+        *(e for e in built.extensions if e is not PersistedQueries),
+    )
+    return built
 
 
 schema = build_schema()

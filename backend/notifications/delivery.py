@@ -23,7 +23,7 @@ from typing import Any
 from aioapns.common import NotificationRequest, NotificationResult, PushType
 from django.conf import settings
 
-from backend import runtime
+from backend import metrics, runtime
 from backend.notifications import keys, selectors
 from backend.notifications.apns import ApnsSender, get_sender
 from backend.notifications.models import DEVICE
@@ -58,6 +58,12 @@ class Outcome(enum.StrEnum):
     GONE = "gone"
     RETRY = "retry"
     FAILED = "failed"
+
+
+# Every result present from the start (at 0): the failure ratio is defined
+# before the first failure.
+for _outcome in Outcome:
+    metrics.PUSH_SENT.labels(_outcome.value)
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,9 @@ async def deliver(sender: ApnsSender, deliveries: Sequence[Delivery]) -> list[De
     again: list[Delivery] = []
     for delivery, result in zip(deliveries, results, strict=True):
         outcome = classify(result)
+        # A bad key or certificate shows as every push failing (403s) or
+        # retrying (TLS errors): the alert rules watch the ratio.
+        metrics.PUSH_SENT.labels(outcome.value).inc()
         if outcome is Outcome.SENT:
             sent.append(delivery.token)
         elif outcome is Outcome.GONE:

@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from backend import metrics
 from backend.accounts.cache import ainvalidate_users
 from backend.accounts.events import PRIVACY_CHANGED
 from backend.accounts.models import PROFILE
@@ -91,6 +92,7 @@ async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) ->
     except BaseException:
         await adelete_objects(object_names(key))
         raise
+    metrics.PHOTOS_UPLOADED.inc()
     await after_commit(ainvalidate_users([owner_id]), "user cache invalidation")
     return photo
 

@@ -158,9 +158,15 @@ LOGGING = {
 
 SENTRY_DSN = env("SENTRY_DSN")
 if SENTRY_DSN:
-    import sentry_sdk
+    # Before anything builds the schema or the broker: the integrations hook them.
+    from backend.sentry import init as init_sentry
 
-    sentry_sdk.init(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT"), send_default_pii=False)
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT"),
+        sample_rate=float(env("SENTRY_SAMPLE_RATE")),
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE")),
+    )
 
 # Push notifications (backend/notifications). APNs is off unless a key is set.
 APNS_KEY_PATH = env("APNS_KEY_PATH")

@@ -133,7 +133,36 @@ VARIABLES: dict[str, Var] = {
         ),
         Var("SENTRY_DSN", "", "Sentry DSN; errors are reported when set"),
         Var("SENTRY_ENVIRONMENT", "local", "Sentry environment tag"),
+        Var("SENTRY_SAMPLE_RATE", "1.0", "share of errors sent to Sentry (0 to 1)"),
+        Var(
+            "SENTRY_TRACES_SAMPLE_RATE",
+            "0",
+            "share of requests traced to Sentry's performance view (0: none, no overhead)",
+        ),
         Var("LOG_LEVEL", "INFO", "root log level"),
+        Var(
+            "PROMETHEUS_MULTIPROC_DIR",
+            "",
+            "directory where each process of an instance writes its metrics, summed by "
+            "/metrics (set per gunicorn instance and per worker host by scripts/stack.sh); "
+            "empty: per process",
+        ),
+        Var(
+            "METRICS_ENABLED",
+            "true",
+            "false: no metrics are counted (only to measure their cost)",
+        ),
+        Var(
+            "dramatiq_prom_port",
+            "",
+            "port of the workers' metrics (Dramatiq's exposition server); empty: none",
+        ),
+        Var("dramatiq_prom_host", "0.0.0.0", "address of the workers' metrics server"),  # noqa: S104
+        Var(
+            "dramatiq_prom_db",
+            "",
+            "the workers' metrics directory (Dramatiq's; the same as PROMETHEUS_MULTIPROC_DIR)",
+        ),
         Var("APNS_KEY_PATH", "", "APNs auth key (.p8) file; push notifications are off when empty"),
         Var("APNS_KEY_ID", "", "key ID of the .p8 key (10 characters, from Apple)"),
         Var("APNS_TEAM_ID", "", "Apple developer team ID (the JWT issuer)"),

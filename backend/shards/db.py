@@ -7,6 +7,7 @@ is counted per server (backend.shards.stats) for query-count tests.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,5 +49,9 @@ async def aexecute(server: str, sql: str, params: Sequence[Any] | dict[str, Any]
     """Run one statement on `server` (autocommit) and return its rows."""
     async with aconnection(server) as conn:
         stats.record(server)
-        cur = await conn.execute(sql.encode(), params)
-        return await cur.fetchall() if cur.description else []
+        start = time.perf_counter()
+        try:
+            cur = await conn.execute(sql.encode(), params)
+            return await cur.fetchall() if cur.description else []
+        finally:
+            stats.observe(server, time.perf_counter() - start)

@@ -96,7 +96,11 @@ class _ACounted:
 
     async def execute(self, sql: str, params: Any = ()) -> psycopg.AsyncCursor[Row]:
         stats.record(self._server)
-        return await self._conn.execute(sql.encode(), params)
+        start = time.perf_counter()
+        try:
+            return await self._conn.execute(sql.encode(), params)
+        finally:
+            stats.observe(self._server, time.perf_counter() - start)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)

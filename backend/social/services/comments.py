@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 
+from backend import metrics
 from backend.aftercommit import after_commit
 from backend.errors import Forbidden, NotFound
 from backend.photos.cache import ainvalidate_photos
@@ -54,6 +55,7 @@ async def do_add_comment(
         return comment, photo
 
     comment, photo = await routing.awrite(shard_of(photo_id), add)
+    metrics.COMMENTS.inc()
     await after_commit(ainvalidate_photos([photo_id]), "photo cache invalidation")
     return comment, photo
 

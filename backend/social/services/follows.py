@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from backend import metrics
 from backend.accounts.selectors import get_users_by_ids
 from backend.errors import InvalidInput, NotFound
 from backend.social import effects
@@ -38,7 +39,10 @@ async def do_follow(*, viewer_id: int, target_id: int) -> EdgeChange:
             raise InvalidInput("you already asked to follow this user")
         return PENDING if is_private else ACTIVE
 
-    return await effects.guarded_edge_change(viewer_id, target_id, decide)
+    change = await effects.guarded_edge_change(viewer_id, target_id, decide)
+    if change.old != change.new:
+        metrics.FOLLOWS.inc()
+    return change
 
 
 async def do_unfollow(*, viewer_id: int, target_id: int) -> EdgeChange:

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from backend import metrics
 from backend.aftercommit import after_commit
 from backend.errors import NotFound
 from backend.photos.cache import ainvalidate_photos
@@ -53,6 +54,7 @@ async def do_like_photo(*, viewer_id: int, photo_id: int) -> PhotoRecord:
 
     changed, record = await routing.awrite(shard_of(photo_id), like)
     if changed:
+        metrics.LIKES.inc()
         await after_commit(ainvalidate_photos([photo_id]), "photo cache invalidation")
     return record
 
