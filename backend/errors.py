@@ -52,3 +52,13 @@ class QueryTooComplex(AppError):
 
     def __init__(self, message: str, *, cost: dict[str, int] | None = None) -> None:
         super().__init__(message, **({"cost": cost} if cost is not None else {}))
+
+
+class Unavailable(AppError):
+    """What was asked lives on a server that cannot be reached now (down,
+    restarting, failing over): try again later. The rest of the answer stands."""
+
+    code = "UNAVAILABLE"
+
+    def __init__(self, message: str = "a backend service is unavailable, try again") -> None:
+        super().__init__(message)
