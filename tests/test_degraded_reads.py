@@ -95,9 +95,14 @@ async def _world(live: httpx.AsyncClient, unique: str) -> dict[str, Any]:
     for photo_id in (near_ids[0], far_ids[0]):
         body = await gql(live, LIKE, {"id": str(photo_id)}, token=reader["token"])
         assert "errors" not in body, body
-    world = {"reader": reader, "local": local_reader, "near": near, "far": far}
-    world["near_ids"], world["far_ids"] = near_ids, far_ids
-    return world
+    return {
+        "reader": reader,
+        "local": local_reader,
+        "near": near,
+        "far": far,
+        "near_ids": near_ids,
+        "far_ids": far_ids,
+    }
 
 
 def _feed_ids(body: dict[str, Any]) -> list[int]:
