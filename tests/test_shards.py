@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from io import StringIO
 
@@ -213,3 +214,12 @@ def test_a_fresh_schema_gets_what_the_migration_executor_would_make(monkeypatch)
         with connections[server].cursor() as cur:
             for logical in (fast, slow):
                 cur.execute(f"DROP SCHEMA IF EXISTS {schema_name(logical)} CASCADE")
+
+
+async def test_a_due_map_check_is_one_read_however_many_ask():
+    await topology.arefresh()
+    topology._checked_at = 0.0  # the check is due
+    with count_statements() as counter:
+        maps = await asyncio.gather(*(topology.aget_map() for _ in range(20)))
+    assert counter["default"] == 1, counter
+    assert len({m.version for m in maps}) == 1

@@ -15,23 +15,15 @@ import strawberry
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
 from backend.graph.node import Node
-from backend.graph.permissions import viewer
-from backend.graph.photos.loaders import PhotoByIdLoader
+from backend.graph.permissions import load_visible_photo
 from backend.graph.social.loaders import UserByIdLoader
 from backend.graph.types import Comment, Photo, User
-from backend.social.policy import check_can_view
 from backend.social.selectors.objects import get_comment, get_object_kind
 
 
 async def _photo(info: Info, photo_id: int) -> Photo | None:
-    record = await info.context.loader(PhotoByIdLoader).load(photo_id)
-    if record is None:
-        return None
-    owner = await info.context.loader(UserByIdLoader).load(record.owner_id)
-    if owner is None:
-        return None
-    await check_can_view(viewer(info), owner)
-    return Photo(record=record)
+    record = await load_visible_photo(info, photo_id)
+    return Photo(record=record) if record else None
 
 
 @strawberry.type

@@ -10,7 +10,9 @@ writes go over the runtime's directory pool (no ORM: no thread hop).
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,6 +64,10 @@ PLACEMENT = ShardPlacement._meta.db_table
 
 _current: ShardMap | None = None
 _checked_at = 0.0
+# The check in flight on each event loop (refresh).
+_inflight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[ShardMap]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def _read_version(conn: psycopg.AsyncConnection[Row]) -> int:
@@ -84,11 +90,31 @@ async def _load(conn: psycopg.AsyncConnection[Row]) -> ShardMap:
 
 
 async def refresh(*, force: bool = False) -> ShardMap:
-    """The current map, re-validated against the directory when due."""
+    """The current map, re-validated against the directory when due.
+
+    Single flight per event loop: the resolvers of one page that all find the
+    check due share one read of the directory instead of making one each
+    (a page of 20 photos made 20 under load, and its loaders' batches split
+    around them). `force` (after a routing miss) always reads anew.
+    """
+    if _current is not None and not force and time.monotonic() - _checked_at < MAP_CHECK_SECONDS:
+        return _current
+    loop = asyncio.get_running_loop()
+    pending = _inflight.get(loop)
+    if pending is not None and not force:
+        return await asyncio.shield(pending)
+    task = loop.create_task(_check())
+    _inflight[loop] = task
+    try:
+        return await asyncio.shield(task)
+    finally:
+        if _inflight.get(loop) is task:
+            del _inflight[loop]
+
+
+async def _check() -> ShardMap:
     global _current, _checked_at
     now = time.monotonic()
-    if _current is not None and not force and now - _checked_at < MAP_CHECK_SECONDS:
-        return _current
     async with db.aconnection(db.DIRECTORY) as conn:
         stats.record(db.DIRECTORY)
         if _current is None or await _read_version(conn) != _current.version:

@@ -8,11 +8,8 @@ import strawberry
 
 from backend.graph.context import Info
 from backend.graph.ids import parse_id
-from backend.graph.permissions import viewer
-from backend.graph.photos.loaders import PhotoByIdLoader
-from backend.graph.social.loaders import UserByIdLoader
+from backend.graph.permissions import load_visible_photo
 from backend.graph.types import Photo
-from backend.social.policy import check_can_view
 
 
 @strawberry.type
@@ -26,12 +23,5 @@ class Query:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The photo's ID.")],
     ) -> Photo | None:
-        record = await info.context.loader(PhotoByIdLoader).load(await parse_id(id))
-        if record is None:
-            return None
-        owner = await info.context.loader(UserByIdLoader).load(record.owner_id)
-        if owner is None:
-            return None
-        # The policy, with this request's loaders: many photos, one batch each.
-        await check_can_view(viewer(info), owner)
-        return Photo(record=record)
+        record = await load_visible_photo(info, await parse_id(id))
+        return Photo(record=record) if record else None
