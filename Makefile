@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make up` and `make test`.
-.PHONY: up down status test lint bench schema deploy
+.PHONY: up down status test lint bench schema backup deploy
 
 up:  ## start the local stack with demo data; prints the GraphiQL URL
 	@scripts/stack.sh up
@@ -9,6 +9,9 @@ down:  ## stop what `make up` started (by pid)
 
 status:
 	@scripts/stack.sh status
+
+backup:  ## a pgBackRest backup of every PostgreSQL server now (full the first time, then incremental)
+	@scripts/stack.sh backup
 
 test:  ## the whole suite against a fresh throw-away stack
 	@scripts/test.sh
