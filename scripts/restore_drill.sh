@@ -85,6 +85,13 @@ for attempt in 1 2 3; do
     live="$live_after"  # written to meanwhile: ask again around a new target time
 done
 
+# Recovery to a time stops at the first commit after it, and fails when the
+# WAL ends before one: a quiet server gets a commit of its own (an empty
+# transaction that took an xid) after the target.
+for port in "$PG_DIRECTORY_PORT" $PG_SHARD_PORTS; do
+    "$PSQL_BIN" -h 127.0.0.1 -p "$port" -U photoshare -d postgres -qtAc "SELECT txid_current()" \
+        >/dev/null
+done
 # Every server's WAL up to the target must be in the repository: `check`
 # switches to a new WAL segment and waits until the last one is archived.
 for s in "${STANZAS[@]}"; do
