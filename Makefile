@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make up` and `make test`.
-.PHONY: up down status test lint bench schema deploy
+.PHONY: up down status test lint bench schema backup restore-drill deploy
 
 up:  ## start the local stack with demo data; prints the GraphiQL URL
 	@scripts/stack.sh up
@@ -9,6 +9,12 @@ down:  ## stop what `make up` started (by pid)
 
 status:
 	@scripts/stack.sh status
+
+backup:  ## a pgBackRest backup of every PostgreSQL server now (full the first time, then incremental)
+	@scripts/stack.sh backup
+
+restore-drill:  ## restore the latest backups to a point in time on spare ports, compare GraphQL reads (JSON)
+	@scripts/restore_drill.sh
 
 test:  ## the whole suite against a fresh throw-away stack
 	@scripts/test.sh

@@ -60,3 +60,24 @@ async def aget_through(
         found.update(loaded)
         await aset_many({key(i): obj for i, obj in loaded.items()}, ttl=ttl)
     return found
+
+
+async def aget_through_partial(
+    ids: list[int],
+    *,
+    key: Callable[[int], str],
+    load: Callable[[list[int]], Awaitable[tuple[dict[int, Any], dict[int, BaseException]]]],
+    ttl: int,
+) -> tuple[dict[int, Any], dict[int, BaseException]]:
+    """`aget_through` whose `load` may leave some IDs unread (their server is
+    down): returns what was found, cached or loaded, and the IDs it could
+    not read, each with its error. A cached copy answers even then."""
+    keys = {key(i): i for i in set(ids)}
+    found = await aget_many(keys)
+    missing = [i for i in keys.values() if i not in found]
+    unavailable: dict[int, BaseException] = {}
+    if missing:
+        loaded, unavailable = await load(missing)
+        found.update(loaded)
+        await aset_many({key(i): obj for i, obj in loaded.items()}, ttl=ttl)
+    return found, unavailable

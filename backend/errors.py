@@ -66,3 +66,13 @@ def is_request_error(error: GraphQLError) -> bool:
     """
     original = error.original_error
     return original is None or (isinstance(original, GraphQLError) and error.path is None)
+
+
+class Unavailable(AppError):
+    """What was asked lives on a server that cannot be reached now (down,
+    restarting, failing over): try again later. The rest of the answer stands."""
+
+    code = "UNAVAILABLE"
+
+    def __init__(self, message: str = "a backend service is unavailable, try again") -> None:
+        super().__init__(message)

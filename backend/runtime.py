@@ -30,11 +30,13 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
+import redis.exceptions as redis_errors
 from django.conf import settings
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from psycopg_pool.base import AttemptWithBackoff
 
 from backend.memcache import Memcache
 
@@ -47,6 +49,14 @@ P = ParamSpec("P")
 # statement counts (backend.shards.stats) read the same for ORM and pool.
 DIRECTORY = "default"
 CLOSE_TIMEOUT = 5.0
+
+
+# What the Redis client raises while Redis is down or restarting.
+REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.BusyLoadingError,
+)
 
 
 class NoRuntime(RuntimeError):
@@ -103,6 +113,16 @@ async def _check_if_idle(conn: AsyncConnection[Any]) -> None:
 
 async def _note_returned(conn: AsyncConnection[Any]) -> None:
     _returned_at[conn] = time.monotonic()
+
+
+# psycopg_pool retries a failed connection after 1 s, then doubles the wait
+# each time, with no ceiling but reconnect_timeout (5 minutes): after an
+# outage of a minute its next try could be a minute away, and every request
+# in between would time out with the server long back. We retry every second
+# instead (with the pool's jitter): a refused or failed login is cheap, and a
+# server that returns is used within a second
+# (docs/decisions/0060-reads-that-degrade.md).
+AttemptWithBackoff.DELAY_BACKOFF = 1.0
 
 
 def _pool(server: str, purpose: str) -> AsyncConnectionPool:

@@ -41,6 +41,7 @@ ensure_system_packages() {
     pg_bindir >/dev/null || missing+=(postgresql)
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v memcached >/dev/null || missing+=(memcached)
+    command -v pgbackrest >/dev/null || missing+=(pgbackrest)
     python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then
         apt_install "${missing[@]}"

@@ -21,6 +21,9 @@ load_profile() {
     export STACK_DIR="$ROOT/.local/$profile"
     export PG_DIRECTORY_PORT=$((5440 + off))
     export PG_SHARD_PORTS="$((5441 + off)) $((5442 + off))"
+    # Each PostgreSQL server's synchronous hot standby (scripts/stack.sh).
+    export PG_DIRECTORY_STANDBY_PORT=$((5450 + off))
+    export PG_SHARD_STANDBY_PORTS="$((5451 + off)) $((5452 + off))"
     export REDIS_PORT=$((6390 + off))
     export MEMCACHED_PORT=$((11220 + off))
     export S3_PORT=$((9100 + off))

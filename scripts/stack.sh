@@ -98,6 +98,7 @@ max_locks_per_transaction = 1024
 log_min_messages = warning
 CONF
         fi
+        replication_conf "$data" "" "" "$name"
         touch "$LOG/pg-$name.log"
         is_root && chown "$PGUSER_OS" "$LOG/pg-$name.log"
         say "starting postgres $name on 127.0.0.1:$port"
@@ -112,6 +113,167 @@ CONF
 }
 
 pid_alive_pg() { pid_alive "$1/postmaster.pid" postgres; }
+
+# replication_conf DATA SYNC_NAMES [PORT]: the replication settings of a
+# primary (or, with PORT, of a standby), in a file of their own that
+# postgresql.conf includes last, rewritten at every start. A write commits
+# once the standby has flushed it (synchronous_commit = on), so what the API
+# acknowledged exists on two servers (docs/decisions/0061-synchronous-standbys.md).
+replication_conf() {
+    local data=$1 names=$2 port=${3:-} stanza=${4:-}
+    grep -q "photoshare-replication.conf" "$data/postgresql.conf" \
+        || echo "include_if_exists = 'photoshare-replication.conf'" >> "$data/postgresql.conf"
+    {
+        echo "wal_level = replica"
+        echo "max_wal_senders = 10"
+        echo "max_replication_slots = 10"
+        echo "hot_standby = on"
+        echo "hot_standby_feedback = on"
+        echo "wal_keep_size = 256MB"
+        echo "synchronous_commit = ${PG_SYNCHRONOUS_COMMIT:-on}"
+        echo "synchronous_standby_names = '$names'"
+        [ -z "$port" ] || echo "port = $port"
+        # pgBackRest reaches the server by a Unix socket (it has no TCP
+        # option for a local server), and archives every WAL segment
+        # (docs/decisions/0062-backups.md).
+        echo "unix_socket_directories = '$(pg_root)/sock'"
+        echo "archive_mode = on"
+        if [ -n "$stanza" ]; then
+            echo "archive_command = 'pgbackrest --config=$(pg_root)/pgbackrest.conf --stanza=$stanza archive-push %p'"
+        fi
+    } > "$data/photoshare-replication.conf"
+    is_root && chown "$PGUSER_OS" "$data/photoshare-replication.conf"
+    return 0
+}
+
+# start_standby NAME PRIMARY_PORT PORT: NAME's hot standby (a base backup of
+# the running primary the first time, streaming through a replication slot),
+# then the primary waits for it on every commit. Loopback only, its own port
+# and data directory (<pg root>/NAME-standby).
+start_standby() {
+    local name=$1 pport=$2 port=$3 data primary
+    primary="$(pg_root)/$name"
+    data="$(pg_root)/$name-standby"
+    if [ -f "$data/postmaster.pid" ] && pid_alive_pg "$data"; then
+        say "standby of $name already running on $port"
+    else
+        if [ ! -f "$data/PG_VERSION" ]; then
+            say "base backup of $name for its standby"
+            "$PSQL" -h 127.0.0.1 -p "$pport" -U photoshare -d postgres -qtAc \
+                "SELECT pg_create_physical_replication_slot('standby') WHERE NOT EXISTS
+                 (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'standby')" >/dev/null
+            rm -rf "$data"
+            as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$pport" -U photoshare -D "$data" \
+                -X stream -S standby -c fast >"$LOG/pg-$name-standby-basebackup.log" 2>&1 \
+                || die "base backup of $name failed, see $LOG/pg-$name-standby-basebackup.log"
+            cat >> "$data/postgresql.auto.conf" <<CONF
+primary_conninfo = 'host=127.0.0.1 port=$pport user=photoshare application_name=standby'
+primary_slot_name = 'standby'
+CONF
+            as_pg touch "$data/standby.signal"
+        fi
+        replication_conf "$data" "" "$port"
+        touch "$LOG/pg-$name-standby.log"
+        is_root && chown "$PGUSER_OS" "$LOG/pg-$name-standby.log"
+        say "starting the standby of $name on 127.0.0.1:$port"
+        as_pg "$PGBIN/pg_ctl" -D "$data" -l "$LOG/pg-$name-standby.log" -w -t 60 start >/dev/null \
+            || die "the standby of $name failed to start, see $LOG/pg-$name-standby.log"
+    fi
+    head -n1 "$data/postmaster.pid" > "$RUN/pg-$name-standby.pid"
+    # Synchronous from now on: the primary's commits wait for this standby.
+    replication_conf "$primary" "standby" "" "$name"
+    as_pg "$PGBIN/pg_ctl" -D "$primary" reload >/dev/null
+    local tries=300
+    until [ "$("$PSQL" -h 127.0.0.1 -p "$pport" -U photoshare -d postgres -tAc \
+        "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby'")" = sync ]; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || die "the standby of $name is not streaming synchronously"
+        sleep 0.1
+    done
+}
+
+# pgbackrest.conf: one stanza per PostgreSQL server, one repository under
+# the PostgreSQL root (an S3 repository is configuration: repo1-type=s3,
+# repo1-s3-bucket, ... in PGBACKREST_REPO_CONF's file, appended to [global]).
+write_pgbackrest_conf() {
+    local root i p
+    root="$(pg_root)"
+    mkdir -p "$root/sock" "$root/backup" "$root/backup-log" "$root/backup-spool"
+    {
+        echo "[global]"
+        echo "repo1-path=$root/backup"
+        echo "repo1-retention-full=2"
+        echo "log-path=$root/backup-log"
+        echo "lock-path=$root/backup-spool"
+        echo "spool-path=$root/backup-spool"
+        echo "log-level-console=warn"
+        echo "log-level-file=info"
+        echo "start-fast=y"
+        echo "compress-type=gz"
+        echo "compress-level=1"
+        [ -z "${PGBACKREST_REPO_CONF:-}" ] || cat "$PGBACKREST_REPO_CONF"
+        echo
+        echo "[directory]"
+        echo "pg1-path=$root/directory"
+        echo "pg1-port=$PG_DIRECTORY_PORT"
+        echo "pg1-socket-path=$root/sock"
+        echo "pg1-user=photoshare"
+        i=1
+        for p in $PG_SHARD_PORTS; do
+            echo
+            echo "[shard$i]"
+            echo "pg1-path=$root/shard$i"
+            echo "pg1-port=$p"
+            echo "pg1-socket-path=$root/sock"
+            echo "pg1-user=photoshare"
+            i=$((i + 1))
+        done
+    } > "$root/pgbackrest.conf"
+    is_root && chown -R "$PGUSER_OS" "$root/sock" "$root/backup" "$root/backup-log" \
+        "$root/backup-spool" "$root/pgbackrest.conf"
+    return 0
+}
+
+# backup [full|incr]: a pgBackRest backup of every PostgreSQL server now
+# (full the first time, else incremental unless told), side by side; prints
+# one JSON object: per server its type, label and seconds.
+backup() {
+    local want=${1:-} root conf stanza type pids=() out=() started cs label p
+    PGUSER_OS="$(pg_user)"
+    root="$(pg_root)"
+    conf="$root/pgbackrest.conf"
+    [ -f "$conf" ] || die "no $conf: start the stack first (scripts/stack.sh up)"
+    for stanza in directory $(seq -f 'shard%g' 1 "$(echo "$PG_SHARD_PORTS" | wc -w)"); do
+        (
+            started=$(date +%s%N)
+            as_pg pgbackrest --config="$conf" --stanza="$stanza" stanza-create >/dev/null 2>&1 \
+                || as_pg pgbackrest --config="$conf" --stanza="$stanza" stanza-upgrade >/dev/null
+            type=$want
+            if [ -z "$type" ]; then
+                if as_pg pgbackrest --config="$conf" --stanza="$stanza" info --output=json \
+                    | grep -q '"label"'; then type=incr; else type=full; fi
+            fi
+            as_pg pgbackrest --config="$conf" --stanza="$stanza" --type="$type" backup \
+                >"$LOG/backup-$stanza.log" 2>&1 \
+                || die "backup of $stanza failed, see $LOG/backup-$stanza.log"
+            label="$(as_pg pgbackrest --config="$conf" --stanza="$stanza" info --output=json \
+                | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["backup"][-1]["label"])')"
+            cs=$((($(date +%s%N) - started) / 10000000))
+            printf '"%s": {"type": "%s", "label": "%s", "seconds": %d.%02d}' "$stanza" "$type" \
+                "$label" $((cs / 100)) $((cs % 100)) > "$RUN/backup-$stanza.json"
+        ) & pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || die "a backup failed"; done
+    for stanza in "$RUN"/backup-*.json; do out+=("$(cat "$stanza")"); done
+    rm -f "$RUN"/backup-*.json
+    (IFS=,; echo "{${out[*]}}")
+}
+
+# start_pg_pair NAME PORT DB STANDBY_PORT: a primary and its standby.
+start_pg_pair() {
+    start_pg "$1" "$2" "$3"
+    if [ "${PG_STANDBYS:-on}" = on ]; then start_standby "$1" "$2" "$4"; fi
+}
 
 # render TEMPLATE OUT NAME=VALUE...: TEMPLATE with every @NAME@ replaced.
 render() {
@@ -282,9 +444,12 @@ start_servers() {
     # The PostgreSQL servers start side by side (initdb and start take seconds each).
     local pids=() i=1 p pid
     pg_root >/dev/null
-    start_pg directory "$PG_DIRECTORY_PORT" photoshare_directory & pids+=($!)
+    write_pgbackrest_conf
+    start_pg_pair directory "$PG_DIRECTORY_PORT" photoshare_directory \
+        "$PG_DIRECTORY_STANDBY_PORT" & pids+=($!)
     for p in $PG_SHARD_PORTS; do
-        start_pg "shard$i" "$p" photoshare_shards & pids+=($!)
+        start_pg_pair "shard$i" "$p" photoshare_shards \
+            "$(echo "$PG_SHARD_STANDBY_PORTS" | cut -d' ' -f"$i")" & pids+=($!)
         i=$((i + 1))
     done
     for pid in "${pids[@]}"; do
@@ -447,6 +612,7 @@ case "$CMD" in
         restart_child worker 600
         say "workers restarted (pid $(head -n1 "$RUN/worker.child.pid"))"
         ;;
+    backup) mkdir -p "$RUN" "$LOG"; backup "${2:-}" ;;
     down) stop_all ;;
     status) status ;;
     env)

@@ -126,10 +126,11 @@ async def test_300_concurrent_clients_stay_within_pgbouncers_pools(
         assert sampler.most_pgbouncer[server] <= pool, (server, sampler.most_pgbouncer)
         # Anything else connected comes on top: this test process's Django
         # connection (at most one per server), the outbox relay's LISTEN
-        # session (not counted) and the server's postgres_exporter (process
-        # name cut at 15 characters; it watches the server itself, so it
-        # connects directly, and is not counted either); never an app instance.
-        allowed = {"python", "python3", "dramatiq", "prometheus-post"}
+        # session (not counted), the server's postgres_exporter (process name
+        # cut at 15 characters; it watches the server itself, so it connects
+        # directly) and the server's standby streaming WAL (a postgres process:
+        # docs/decisions/0061-synchronous-standbys.md); never an app instance.
+        allowed = {"python", "python3", "dramatiq", "prometheus-post", "postgres"}
         assert sampler.others[server] <= allowed, sampler.others
         assert sampler.most[server] <= pool + 1, (server, sampler.most)
 

@@ -193,28 +193,37 @@ async def get_profiles_by_user_ids(ids: Iterable[int]) -> dict[int, Profile]:
 
 async def get_users_by_ids(ids: list[int]) -> list[UserRecord | None]:
     """Users in the order of `ids` (None where there is no such user)."""
+    found, unavailable = await get_users_by_ids_partial(ids)
+    if unavailable:
+        raise next(iter(unavailable.values()))
+    return [found.get(i) for i in ids]
+
+
+async def get_users_by_ids_partial(
+    ids: list[int],
+) -> tuple[dict[int, UserRecord], dict[int, BaseException]]:
+    """Users by ID whose profile's server answered, and the IDs whose did not
+    (the directory must answer: it names every account)."""
     accounts = await get_accounts_by_ids(ids)
-    profiles = await get_profiles_by_user_ids(accounts)
-    out: list[UserRecord | None] = []
+    part = await routing.afetch_many_partial(Profile, "user_id", accounts)
+    profiles = {int(r["user_id"]): Profile(**r) for r in part.rows}
+    out: dict[int, UserRecord] = {}
     for user_id in ids:
         account, profile = accounts.get(user_id), profiles.get(user_id)
         if account is None or profile is None:
-            out.append(None)
             continue
-        out.append(
-            UserRecord(
-                id=account.id,
-                username=account.username,
-                full_name=profile.full_name,
-                bio=profile.bio,
-                is_private=profile.is_private,
-                photo_count=profile.photo_count,
-                follower_count=profile.follower_count,
-                following_count=profile.following_count,
-                photos_public=profile.photos_public,
-            )
+        out[user_id] = UserRecord(
+            id=account.id,
+            username=account.username,
+            full_name=profile.full_name,
+            bio=profile.bio,
+            is_private=profile.is_private,
+            photo_count=profile.photo_count,
+            follower_count=profile.follower_count,
+            following_count=profile.following_count,
+            photos_public=profile.photos_public,
         )
-    return out
+    return out, part.unavailable
 
 
 async def get_users_cached(ids: list[int]) -> dict[int, UserRecord]:
@@ -224,6 +233,16 @@ async def get_users_cached(ids: list[int]) -> dict[int, UserRecord]:
         return {u.id: u for u in await get_users_by_ids(missing) if u is not None}
 
     return await caching.aget_through(ids, key=user_key, load=load, ttl=USER_TTL)
+
+
+async def get_users_cached_partial(
+    ids: list[int],
+) -> tuple[dict[int, UserRecord], dict[int, BaseException]]:
+    """`get_users_cached` that degrades: users whose profile's server is down
+    (and who are not cached) come back as unavailable, with the error."""
+    return await caching.aget_through_partial(
+        ids, key=user_key, load=get_users_by_ids_partial, ttl=USER_TTL
+    )
 
 
 # User search (docs/decisions/0041-user-search.md).

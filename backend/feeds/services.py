@@ -27,7 +27,7 @@ from backend.accounts.selectors import get_users_by_ids
 from backend.feeds import feedstore
 from backend.photos.models import PHOTO
 from backend.shards import routing
-from backend.shards.ids import decode_id, shard_of
+from backend.shards.ids import MAX_ID, decode_id, shard_of
 from backend.social.models import FOLLOWER, FOLLOWING, FollowStatus
 
 ACTIVE = FollowStatus.ACTIVE.value
@@ -130,17 +130,32 @@ async def ado_publish(*, photo_id: int, owner_id: int) -> bool:
 
 async def _recent_photo_ids(owner_ids: Sequence[int], per_owner: int) -> list[int]:
     """The newest photo IDs of each owner: one statement per physical server."""
+    rows = (await _recent_rows(owner_ids, per_owner, None)).raise_if_incomplete()
+    return [int(r["id"]) for r in rows]
 
+
+async def _recent_rows(
+    owner_ids: Sequence[int], per_owner: int, before: int | None
+) -> routing.Partial:
     def select(schema: str, owners: list[int]) -> tuple[str, list[Any]]:
         return (
             f"SELECT p.id FROM unnest(%s::bigint[]) AS o(id) CROSS JOIN LATERAL "
-            f'(SELECT id FROM {schema}."{PHOTO}" WHERE owner_id = o.id '
+            f'(SELECT id FROM {schema}."{PHOTO}" WHERE owner_id = o.id AND id < %s '
             "ORDER BY id DESC LIMIT %s) p",
-            [owners, per_owner],
+            [owners, before if before is not None else MAX_ID, per_owner],
         )
 
-    rows = await routing.afetch_by_shard(owner_ids, select)
-    return [int(r["id"]) for r in rows]
+    return await routing.afetch_by_shard_partial(owner_ids, select)
+
+
+async def pull_feed_ids(user_id: int, *, before: int | None, count: int) -> list[int]:
+    """The feed as a rebuild would make it, read straight from the shards and
+    kept nowhere: for when Redis is down. Bounded like the rebuild (the
+    newest MAX_FOLLOWED_FOR_REBUILD follows); owners on a server that is down
+    are left out. Newest first, older than `before`."""
+    owners = [user_id, *await get_followed_ids(user_id)]
+    part = await _recent_rows(owners, min(count, PER_ACCOUNT), before)
+    return heapq.nlargest(count, (int(r["id"]) for r in part.rows))
 
 
 async def aon_follow_changed(*, follower_id: int, target_id: int, new: str | None) -> None:

@@ -9,6 +9,7 @@ per server, so a page costs a constant number of statements.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from backend.accounts.selectors import TokenSession
-from backend.errors import NotAuthenticated
+from backend.errors import NotAuthenticated, Unavailable
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -34,6 +35,20 @@ class BaseLoader(DataLoader[K, V], Generic[K, V]):
 
     async def batch_load(self, keys: list[K]) -> list[V]:
         raise NotImplementedError
+
+    async def load_many_available(self, keys: list[K]) -> list[V | None]:
+        """`load_many`, with None for the keys whose server is down (Unavailable):
+        a list shows what can be had while one server is down."""
+        results = await asyncio.gather(*(self.load(k) for k in keys), return_exceptions=True)
+        out: list[V | None] = []
+        for result in results:
+            if isinstance(result, Unavailable):
+                out.append(None)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                out.append(result)
+        return out
 
     def forget(self, key: K) -> None:
         """Drop this request's copy of `key` (after a change), if it has one."""

@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from psycopg_pool import PoolTimeout
 
 from backend.errors import AppError, is_request_error
+from backend.runtime import REDIS_UNAVAILABLE
 
 log = logging.getLogger("backend.graph")
 
@@ -18,6 +19,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     PoolTimeout,
     ConnectionError,
     TimeoutError,
+    *REDIS_UNAVAILABLE,
 )
 
 

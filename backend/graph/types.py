@@ -208,11 +208,11 @@ async def user_edges(
         viewer(info), owner, direction, before=decode_cursor(after), limit=first + 1
     )
     page = edges[:first]
-    users = await info.context.loader(UserByIdLoader).load_many([e.user_id for e in page])
+    users = await info.context.loader(UserByIdLoader).load_many_available([e.user_id for e in page])
     out = [
         Edge(cursor=encode_cursor(e.id), node=User.from_record(u))
         for e, u in zip(page, users, strict=True)
-        if u is not None  # an account deleted meanwhile
+        if u is not None  # an account deleted meanwhile, or on a server that is down
     ]
     info_ = page_info(out, after=after, has_next=len(edges) > first)
     if page and (not out or out[-1].cursor != encode_cursor(page[-1].id)):
@@ -333,7 +333,11 @@ class Photo(Node):
     ) -> str:
 
         # The owner is loaded for `owner` too: one batched (memcached) read per page.
-        owner = await info.context.loader(UserByIdLoader).load(self.record.owner_id)
+        # An owner on a server that is down gets a signed URL: it opens for
+        # anyone allowed to see the photo, public or not.
+        [owner] = await info.context.loader(UserByIdLoader).load_many_available(
+            [self.record.owner_id]
+        )
         signed = owner is None or owner.photos_signed
         rendition = images.Size[size.name]
         if rendition is images.Size.SQUARE and not self.record.has_square:
@@ -348,31 +352,51 @@ class Photo(Node):
     def comment_count(self) -> int:
         return self.record.comment_count
 
-    @strawberry.field(description="The viewer likes it; false when anonymous.")
-    async def viewer_has_liked(self, info: Info) -> bool:
+    @strawberry.field(
+        description="The viewer likes it; false when anonymous. Null with UNAVAILABLE while "
+        "the photo's database server is down (the rest of the photo still answers)."
+    )
+    async def viewer_has_liked(self, info: Info) -> bool | None:
 
         return await info.context.loader(ViewerHasLikedByPhotoIdLoader).load(self.record.id)
 
-    @strawberry.field(description="Comments, newest first.")
+    @strawberry.field(
+        description="Comments, newest first. Null with UNAVAILABLE while the photo's "
+        "database server is down."
+    )
     async def comments(
         self, info: Info, first: First = 20, after: After = None
-    ) -> Connection[Comment]:
+    ) -> Connection[Comment] | None:
 
         first = check_first(first)
         key = (self.record.id, decode_cursor(after), first + 1)
         records = await info.context.loader(CommentPageByPhotoIdLoader).load(key)
+        # Authors are shown with their comments (one batched read); a comment
+        # whose author's server is down, and who is not cached, is left out.
+        authors = await info.context.loader(UserByIdLoader).load_many_available(
+            [c.author_id for c in records]
+        )
+        if any(a is None for a in authors):
+            records = [c for c, a in zip(records, authors, strict=True) if a is not None]
         return build_connection(
             records, first=first, after=after, key=lambda c: c.id, node=lambda c: Comment(record=c)
         )
 
-    @strawberry.field(description="Who likes it, most recent like first.")
-    async def likers(self, info: Info, first: First = 20, after: After = None) -> Connection[User]:
+    @strawberry.field(
+        description="Who likes it, most recent like first. Null with UNAVAILABLE while the "
+        "photo's database server is down."
+    )
+    async def likers(
+        self, info: Info, first: First = 20, after: After = None
+    ) -> Connection[User] | None:
 
         first = check_first(first)
         likes = await get_likers(
             photo_id=self.record.id, before=decode_cursor(after), limit=first + 1
         )
-        users = await info.context.loader(UserByIdLoader).load_many([k.user_id for k in likes])
+        users = await info.context.loader(UserByIdLoader).load_many_available(
+            [k.user_id for k in likes]
+        )
         found = {u.id: u for u in users if u is not None}
         return build_connection(
             [k for k in likes if k.user_id in found] if len(found) < len(likes) else likes,

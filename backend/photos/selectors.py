@@ -62,6 +62,24 @@ async def get_photos_of_user(*, owner_id: int, before: int | None, limit: int) -
     return [PhotoRecord.from_row(r) for r in rows]
 
 
+async def get_photos_by_ids_partial(
+    ids: Iterable[int],
+) -> tuple[dict[int, PhotoRecord], dict[int, BaseException]]:
+    """Photos by ID from the servers that answer, and the IDs whose server did not."""
+    part = await routing.afetch_many_partial(Photo, "id", ids)
+    return {int(r["id"]): PhotoRecord.from_row(r) for r in part.rows}, part.unavailable
+
+
+async def get_photos_cached_partial(
+    ids: list[int],
+) -> tuple[dict[int, PhotoRecord], dict[int, BaseException]]:
+    """`get_photos_cached` that degrades: a server that is down costs only its
+    uncached photos, which come back as unavailable (with the error)."""
+    return await caching.aget_through_partial(
+        ids, key=photo_key, load=get_photos_by_ids_partial, ttl=PHOTO_TTL
+    )
+
+
 async def get_photos_cached(ids: list[int]) -> dict[int, PhotoRecord]:
     """Photos by ID through Memcached (one get_many, then the shards for misses)."""
 

@@ -7,6 +7,8 @@ is counted per server (backend.shards.stats) for query-count tests.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -14,6 +16,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from backend import runtime
 from backend.runtime import DIRECTORY
@@ -21,7 +24,22 @@ from backend.shards import stats
 
 Row = dict[str, Any]
 
-__all__ = ["DIRECTORY", "Row", "aconnection", "aexecute", "conninfo", "direct_conninfo", "servers"]
+__all__ = [
+    "DIRECTORY",
+    "UNAVAILABLE",
+    "Row",
+    "aconnection",
+    "aexecute",
+    "conninfo",
+    "direct_conninfo",
+    "is_dead_connection",
+    "servers",
+]
+
+log = logging.getLogger(__name__)
+
+# What a server that is down (or restarting, or out of connections) raises.
+UNAVAILABLE: tuple[type[BaseException], ...] = (psycopg.OperationalError, PoolTimeout)
 
 
 def servers() -> list[str]:
@@ -41,17 +59,90 @@ async def aconnection(
     opened while another one is held (a follow's mirror write): drawn from the
     same pool, busy outer transactions could take every connection and wait
     forever for their inner ones."""
-    async with runtime.pool(server, purpose).connection() as conn:
-        yield conn  # type: ignore[misc]
+    pool = runtime.pool(server, purpose)
+    # While the server is failing, wait for a connection briefly: a page that
+    # needs it gets its UNAVAILABLE in a second, not after the pool's timeout.
+    timeout = FAILING_WAIT_SECONDS if pool.name in _failing else None
+    try:
+        async with pool.connection(timeout=timeout) as conn:
+            try:
+                yield conn  # type: ignore[misc]
+            except psycopg.OperationalError:
+                if conn.broken or conn.closed:
+                    # The server went away (restart, failover, PgBouncer restart):
+                    # the pool's other idle connections are as dead as this one.
+                    # Have it check them all now rather than hand them out one
+                    # failed request at a time (this one it discards on return).
+                    _check_soon(pool)
+                raise
+    except psycopg.OperationalError:  # PoolTimeout included
+        _failing.add(pool.name)
+        raise
+    else:
+        _failing.discard(pool.name)
+
+
+# Pools whose server failed the last time (seen by this process).
+_failing: set[str] = set()
+FAILING_WAIT_SECONDS = 1.0
+
+
+# Pools with a check under way (one at a time each), and the tasks, held so
+# they are not collected before they finish.
+_checking: dict[str, asyncio.Task[None]] = {}
+
+
+def _check_soon(pool: AsyncConnectionPool) -> None:
+    if pool.name in _checking:
+        return
+    task = asyncio.get_running_loop().create_task(_check(pool))
+    _checking[pool.name] = task
+    task.add_done_callback(lambda _: _checking.pop(pool.name, None))
+
+
+async def _check(pool: AsyncConnectionPool) -> None:
+    try:
+        await pool.check()
+    except Exception:  # the pool is closing, or the server is still down
+        log.debug("pool check of %s failed", pool.name, exc_info=True)
+
+
+def is_dead_connection(exc: BaseException, conn: psycopg.AsyncConnection[Any]) -> bool:
+    """The statement failed because its pooled connection was dead, not because
+    of anything it did: the connection is broken now, or the server had ended
+    the session before (AdminShutdown, sent to idle sessions at shutdown)."""
+    if isinstance(exc, psycopg.errors.AdminShutdown):
+        return True
+    return isinstance(exc, psycopg.OperationalError) and (conn.broken or conn.closed)
+
+
+def _is_read(sql: str) -> bool:
+    head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+    return head in {"SELECT", "(SELECT", "SHOW", "VALUES"}
 
 
 async def aexecute(server: str, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
-    """Run one statement on `server` (autocommit) and return its rows."""
-    async with aconnection(server) as conn:
-        stats.record(server)
-        start = time.perf_counter()
-        try:
-            cur = await conn.execute(sql.encode(), params)
-            return await cur.fetchall() if cur.description else []
-        finally:
-            stats.observe(server, time.perf_counter() - start)
+    """Run one statement on `server` (autocommit) and return its rows.
+
+    A read that fails on a dead pooled connection (the server restarted since
+    the connection was made) runs once more on a fresh one: reads are safe to
+    repeat. A write is repeated only when the server had ended the session
+    before it was sent (AdminShutdown), so it never ran.
+    """
+    for attempt in (1, 2):
+        async with aconnection(server) as conn:
+            stats.record(server)
+            start = time.perf_counter()
+            try:
+                cur = await conn.execute(sql.encode(), params)
+                return await cur.fetchall() if cur.description else []
+            except psycopg.OperationalError as exc:
+                retry = attempt == 1 and is_dead_connection(exc, conn)
+                if not retry or not (
+                    _is_read(sql) or isinstance(exc, psycopg.errors.AdminShutdown)
+                ):
+                    raise
+                log.info("retrying a statement on %s on a fresh connection: %s", server, exc)
+            finally:
+                stats.observe(server, time.perf_counter() - start)
+    raise AssertionError("unreachable")

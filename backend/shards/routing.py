@@ -11,6 +11,13 @@ servers are asked concurrently.
 Every call retries when the schema it used has moved to another server
 (`shards move`): the old copy is dropped at the end of a move, the statement
 fails, the map is re-read and the call runs again against the new server.
+A transaction whose pooled connection turns out dead before it commits (the
+server restarted since) runs once more on a fresh connection: nothing of it
+was committed.
+
+`afetch_by_shard_partial` is the read that degrades: while one server is down
+it returns what the others hold and names the keys it could not read, so a
+page shows what it can (docs/decisions/0060-reads-that-degrade.md).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
@@ -79,13 +87,38 @@ async def awrite(
     opened inside another one: it draws from a separate pool (db.aconnection).
     """
 
-    async def attempt(shard_map: topology.ShardMap) -> T:
+    async def once(shard_map: topology.ShardMap) -> T:
         server = shard_map.server_of(logical)
         purpose = "nested" if nested else "main"
-        async with db.aconnection(server, purpose) as conn, conn.transaction():
-            return await fn(_ACounted(conn, server), schema_name(logical))  # type: ignore[arg-type]
+        committing = False
+        async with db.aconnection(server, purpose) as conn:
+            try:
+                async with conn.transaction():
+                    result = await fn(_ACounted(conn, server), schema_name(logical))  # type: ignore[arg-type]
+                    committing = True
+            except psycopg.OperationalError as exc:
+                # Dead before COMMIT was sent: nothing committed, safe to repeat.
+                # A failure in the COMMIT itself is not (it may have committed).
+                if not committing and db.is_dead_connection(exc, conn):
+                    raise _DeadConnection from exc
+                raise
+            return result
+
+    async def attempt(shard_map: topology.ShardMap) -> T:
+        try:
+            return await once(shard_map)
+        except _DeadConnection as dead:
+            assert dead.__cause__ is not None
+            try:
+                return await once(shard_map)
+            except _DeadConnection as again:
+                raise again.__cause__ from None  # type: ignore[misc]
 
     return await _retry_async(attempt)
+
+
+class _DeadConnection(Exception):
+    """A transaction's pooled connection was dead before it committed."""
 
 
 class _ACounted:
@@ -120,29 +153,81 @@ async def afetch_many(model: type[models.Model], column: str, keys: Iterable[int
     return await afetch_by_shard(keys, select)
 
 
-async def afetch_by_shard(
-    keys: Iterable[int], select: Callable[[str, list[int]], tuple[str, list[Any]]]
-) -> list[Row]:
+async def afetch_many_partial(
+    model: type[models.Model], column: str, keys: Iterable[int]
+) -> Partial:
+    """`afetch_many` that degrades: see `afetch_by_shard_partial`."""
+    cols = ", ".join(f't."{c}"' for c in _columns(model))
+
+    def select(schema: str, keys_here: list[int]) -> tuple[str, list[Any]]:
+        return (
+            f'SELECT {cols} FROM {schema}."{table(model)}" t WHERE t."{column}" = ANY(%s)',
+            [keys_here],
+        )
+
+    return await afetch_by_shard_partial(keys, select)
+
+
+Select = Callable[[str, list[int]], tuple[str, list[Any]]]
+
+
+@dataclass
+class Partial:
+    """Rows of the servers that answered, and the keys of those that did not
+    (each with what its server raised)."""
+
+    rows: list[Row] = field(default_factory=list)
+    unavailable: dict[int, BaseException] = field(default_factory=dict)
+
+    def raise_if_incomplete(self) -> list[Row]:
+        if self.unavailable:
+            raise next(iter(self.unavailable.values()))
+        return self.rows
+
+
+async def afetch_by_shard(keys: Iterable[int], select: Select) -> list[Row]:
     """The general batched read: `select(schema, keys_on_that_shard)` gives one
     SELECT per logical shard; they are joined with UNION ALL into one statement
     per physical server, and the servers are asked concurrently.
 
-    Every SELECT must return the same columns.
+    Every SELECT must return the same columns. A server that cannot be
+    reached fails the whole read (see `afetch_by_shard_partial`).
     """
+    return (await afetch_by_shard_partial(keys, select)).raise_if_incomplete()
+
+
+async def afetch_by_shard_partial(keys: Iterable[int], select: Select) -> Partial:
+    """`afetch_by_shard`, but a server that is down (db.UNAVAILABLE) only costs
+    its own keys: they are returned in `unavailable`, the rest as rows."""
     wanted = sorted(set(keys))
 
-    async def attempt(shard_map: topology.ShardMap) -> list[Row]:
-        statements = []
-        for server, by_logical in shard_map.group(wanted).items():
-            parts, params = [], []
-            for logical, keys_here in sorted(by_logical.items()):
-                sql, part_params = select(schema_name(logical), keys_here)
-                parts.append(f"({sql})")
-                params.extend(part_params)
-            statements.append(db.aexecute(server, " UNION ALL ".join(parts), params))
-        if len(statements) == 1:  # no task to make when one server answers it all
-            return await statements[0]
-        results = await asyncio.gather(*statements)
-        return [row for rows in results for row in rows]
+    async def one_server(
+        server: str, by_logical: dict[int, list[int]]
+    ) -> list[Row] | BaseException:
+        parts, params = [], []
+        for logical, keys_here in sorted(by_logical.items()):
+            sql, part_params = select(schema_name(logical), keys_here)
+            parts.append(f"({sql})")
+            params.extend(part_params)
+        try:
+            return await db.aexecute(server, " UNION ALL ".join(parts), params)
+        except db.UNAVAILABLE as exc:
+            return exc
 
-    return await _retry_async(attempt) if wanted else []
+    async def attempt(shard_map: topology.ShardMap) -> Partial:
+        groups = shard_map.group(wanted)
+        if len(groups) == 1:  # no task to make when one server answers it all
+            results = [await one_server(*next(iter(groups.items())))]
+        else:
+            results = await asyncio.gather(*(one_server(s, g) for s, g in groups.items()))
+        out = Partial()
+        for by_logical, result in zip(groups.values(), results, strict=True):
+            if isinstance(result, BaseException):
+                out.unavailable.update(
+                    (key, result) for keys_here in by_logical.values() for key in keys_here
+                )
+            else:
+                out.rows.extend(result)
+        return out
+
+    return await _retry_async(attempt) if wanted else Partial()

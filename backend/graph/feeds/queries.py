@@ -19,6 +19,7 @@ from backend.graph.pagination import (
     page_info,
 )
 from backend.graph.photos.loaders import PhotoByIdLoader
+from backend.graph.social.loaders import UserByIdLoader
 from backend.graph.types import Photo
 from backend.social.selectors.activity import get_activity_page
 
@@ -39,7 +40,17 @@ class Query:
         loader = info.context.loader(PhotoByIdLoader)
         for record in page.photos:
             loader.prime(record.id, record)
-        edges = [Edge(cursor=encode_cursor(p.id), node=Photo(record=p)) for p in page.photos]
+        # Every photo shows its owner (the url needs it too: one batched read).
+        # A photo whose owner's server is down, and who is not cached, is left
+        # out rather than nulling the page (its owner field cannot be null).
+        owners = await info.context.loader(UserByIdLoader).load_many_available(
+            [p.owner_id for p in page.photos]
+        )
+        edges = [
+            Edge(cursor=encode_cursor(p.id), node=Photo(record=p))
+            for p, owner in zip(page.photos, owners, strict=True)
+            if owner is not None
+        ]
         # Past entries skipped as hidden, so the next page does not read them again;
         # never past anything not returned (first: 0 reads ahead only to tell hasNextPage).
         skipped_to = (

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from backend.accounts.selectors import UserRecord, get_users_cached
+from backend.accounts.selectors import UserRecord, get_users_cached_partial
+from backend.errors import Unavailable
 from backend.graph.context import BaseLoader
 from backend.social.selectors.comments import (
     CommentPageKey,
     CommentRecord,
     get_comment_pages,
-    get_liked_photo_ids,
+    get_liked_photo_ids_partial,
 )
 from backend.social.selectors.follows import get_active_followers_among, get_follow_statuses
 
 
 class UserByIdLoader(BaseLoader[int, UserRecord | None]):
+    """A user whose shard server is down (and who is not cached) raises
+    Unavailable for itself; the other keys of the batch answer."""
+
     async def batch_load(self, keys: list[int]) -> list[UserRecord | None]:
-        found = await get_users_cached(keys)
-        return [found.get(k) for k in keys]
+        found, unavailable = await get_users_cached_partial(keys)
+        return [Unavailable() if k in unavailable else found.get(k) for k in keys]  # type: ignore[misc]
 
 
 class FollowStatusByTargetIdLoader(BaseLoader[int, str | None]):
@@ -46,8 +50,8 @@ class ViewerHasLikedByPhotoIdLoader(BaseLoader[int, bool]):
         viewer_id = self.context.viewer_id
         if viewer_id is None:
             return [False] * len(keys)
-        liked = await get_liked_photo_ids(viewer_id=viewer_id, photo_ids=keys)
-        return [k in liked for k in keys]
+        liked, unavailable = await get_liked_photo_ids_partial(viewer_id=viewer_id, photo_ids=keys)
+        return [Unavailable() if k in unavailable else k in liked for k in keys]  # type: ignore[misc]
 
 
 class CommentPageByPhotoIdLoader(BaseLoader[CommentPageKey, list[CommentRecord]]):
@@ -55,4 +59,7 @@ class CommentPageByPhotoIdLoader(BaseLoader[CommentPageKey, list[CommentRecord]]
 
     async def batch_load(self, keys: list[CommentPageKey]) -> list[list[CommentRecord]]:
         pages = await get_comment_pages(keys)
-        return [pages[k] for k in keys]
+        return [
+            Unavailable() if isinstance(pages[k], BaseException) else pages[k]  # type: ignore[misc]
+            for k in keys
+        ]

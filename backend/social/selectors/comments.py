@@ -36,6 +36,16 @@ class CommentRecord:
 
 async def get_liked_photo_ids(*, viewer_id: int, photo_ids: Iterable[int]) -> set[int]:
     """Which of the photos the viewer likes: one statement per physical server."""
+    liked, unavailable = await get_liked_photo_ids_partial(viewer_id=viewer_id, photo_ids=photo_ids)
+    if unavailable:
+        raise next(iter(unavailable.values()))
+    return liked
+
+
+async def get_liked_photo_ids_partial(
+    *, viewer_id: int, photo_ids: Iterable[int]
+) -> tuple[set[int], dict[int, BaseException]]:
+    """`get_liked_photo_ids`, and the photos whose server could not be asked."""
 
     def select(schema: str, keys: list[int]) -> tuple[str, list[Any]]:
         return (
@@ -43,8 +53,8 @@ async def get_liked_photo_ids(*, viewer_id: int, photo_ids: Iterable[int]) -> se
             [viewer_id, keys],
         )
 
-    rows = await routing.afetch_by_shard(photo_ids, select)
-    return {int(r["photo_id"]) for r in rows}
+    part = await routing.afetch_by_shard_partial(photo_ids, select)
+    return {int(r["photo_id"]) for r in part.rows}, part.unavailable
 
 
 CommentPageKey = tuple[int, int | None, int]  # photo_id, before (comment ID), limit
@@ -52,8 +62,9 @@ CommentPageKey = tuple[int, int | None, int]  # photo_id, before (comment ID), l
 
 async def get_comment_pages(
     keys: list[CommentPageKey],
-) -> dict[CommentPageKey, list[CommentRecord]]:
-    """Newest-first comment pages of many photos.
+) -> dict[CommentPageKey, list[CommentRecord] | BaseException]:
+    """Newest-first comment pages of many photos; for a photo whose server is
+    down, the error it raised instead of its page.
 
     Keys with the same (before, limit) share one statement per physical server:
     a LATERAL top-N per photo inside each logical shard's SELECT.
@@ -62,7 +73,7 @@ async def get_comment_pages(
     for photo_id, before, limit in keys:
         groups[(before, limit)].append(photo_id)
 
-    async def one_group(before: int | None, limit: int, photo_ids: list[int]) -> list[Row]:
+    async def one_group(before: int | None, limit: int, photo_ids: list[int]) -> routing.Partial:
         def select(schema: str, ids: list[int]) -> tuple[str, list[Any]]:
             return (
                 f"SELECT c.* FROM unnest(%s::bigint[]) AS p(id) CROSS JOIN LATERAL "
@@ -71,16 +82,19 @@ async def get_comment_pages(
                 [ids, before if before is not None else MAX_ID, limit],
             )
 
-        return await routing.afetch_by_shard(photo_ids, select)
+        return await routing.afetch_by_shard_partial(photo_ids, select)
 
     results = await asyncio.gather(
         *(one_group(before, limit, ids) for (before, limit), ids in groups.items())
     )
     pages: dict[CommentPageKey, list[CommentRecord]] = {key: [] for key in keys}
-    for (before, limit), rows in zip(groups, results, strict=True):
-        for row in rows:
+    failed: dict[CommentPageKey, BaseException] = {}
+    for (before, limit), part in zip(groups, results, strict=True):
+        for row in part.rows:
             record = CommentRecord.from_row(row)
             pages[(record.photo_id, before, limit)].append(record)
+        for photo_id, error in part.unavailable.items():
+            failed[(photo_id, before, limit)] = error
     for page in pages.values():
         page.sort(key=lambda c: c.id, reverse=True)
-    return pages
+    return {**pages, **failed}

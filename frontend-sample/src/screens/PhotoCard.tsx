@@ -16,12 +16,13 @@ export interface CardPhoto {
   large: string;
   likeCount: number;
   commentCount: number;
-  viewerHasLiked: boolean;
+  // Null while the photo's database server is down (UNAVAILABLE for the field).
+  viewerHasLiked?: boolean | null;
   owner: { id: string; username: string };
 }
 
 export function LikeButton(props: {
-  photo: { id: string; likeCount: number; viewerHasLiked: boolean };
+  photo: { id: string; likeCount: number; viewerHasLiked?: boolean | null };
   onError(error: AppError | null): void;
 }) {
   const { client } = useSession();
@@ -39,7 +40,7 @@ export function LikeButton(props: {
   }
 
   return (
-    <button type="button" className="like" aria-pressed={state.viewerHasLiked} disabled={busy} onClick={toggle}>
+    <button type="button" className="like" aria-pressed={state.viewerHasLiked ?? false} disabled={busy} onClick={toggle}>
       {state.viewerHasLiked ? "♥ Unlike" : "♡ Like"}
       <span className="count" data-testid="like-count"> · {state.likeCount}</span>
     </button>

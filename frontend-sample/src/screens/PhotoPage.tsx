@@ -7,7 +7,8 @@ import { ErrorBanner, Field, PhotoImage } from "../ui";
 import { LikeButton } from "./PhotoCard";
 
 type Photo = NonNullable<PhotoQuery["photo"]>;
-type Comment = Photo["comments"]["edges"][number]["node"];
+// Null while the photo's database server is down (UNAVAILABLE for the field).
+type Comment = NonNullable<Photo["comments"]>["edges"][number]["node"];
 
 /** One photo with its comments: like, comment, delete a comment. */
 export function PhotoScreen({ id }: { id: string }) {
@@ -23,7 +24,7 @@ export function PhotoScreen({ id }: { id: string }) {
     setLoaded(true);
     if (result.error) return setError(result.error);
     setPhoto(result.data.photo ?? null);
-    setComments(result.data.photo?.comments.edges.map((e) => e.node) ?? []);
+    setComments(result.data.photo?.comments?.edges.map((e) => e.node) ?? []);
   }, [client, id]);
 
   useEffect(() => {

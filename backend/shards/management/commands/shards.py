@@ -1,22 +1,24 @@
-"""Operator CLI for the shard fleet: status, decode, move, check."""
+"""Operator CLI for the shard fleet: status, decode, move, check, export."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
 from backend.commands import AsyncCommand
 from backend.shards import topology
+from backend.shards.exports import ExportError, export_logical
 from backend.shards.ids import decode_id
 from backend.shards.inspect import check, server_status
 from backend.shards.moves import MoveError, move_shard
 
 
 class Command(AsyncCommand):
-    help = "Inspect and operate the logical shards: status | decode ID | move | check"
+    help = "Inspect and operate the logical shards: status | decode ID | move | check | export"
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -30,6 +32,11 @@ class Command(AsyncCommand):
         move.add_argument("--json", action="store_true", help="print the report as JSON")
         chk = sub.add_parser("check", help="every schema on exactly its mapped server, migrated")
         chk.add_argument("--json", action="store_true", help="machine-readable output")
+        export = sub.add_parser(
+            "export", help="dump one logical shard (pg_dump custom format) for pg_restore elsewhere"
+        )
+        export.add_argument("--logical", type=int, required=True, help="logical shard number")
+        export.add_argument("--output", help="file to write (default shard_NNNN.dump)")
 
     async def ahandle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -98,3 +105,12 @@ class Command(AsyncCommand):
                 self.stdout.write(f"ok: {shard_map.logical_count} logical shards in place")
         if problems:
             raise CommandError(f"{len(problems)} problem(s)")
+
+    async def do_export(self, **options: Any) -> None:
+        logical = options["logical"]
+        output = Path(options["output"] or f"shard_{logical:04d}.dump")
+        try:
+            report = await export_logical(logical, output)
+        except (ExportError, topology.ShardMapError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(json.dumps(asdict(report)))
