@@ -98,7 +98,7 @@ max_locks_per_transaction = 1024
 log_min_messages = warning
 CONF
         fi
-        replication_conf "$data" "" "" "$name"
+        replication_conf "$data" "" "$port" "${name%-standby}"
         touch "$LOG/pg-$name.log"
         is_root && chown "$PGUSER_OS" "$LOG/pg-$name.log"
         say "starting postgres $name on 127.0.0.1:$port"
@@ -146,26 +146,63 @@ replication_conf() {
     return 0
 }
 
-# start_standby NAME PRIMARY_PORT PORT: NAME's hot standby (a base backup of
-# the running primary the first time, streaming through a replication slot),
-# then the primary waits for it on every commit. Loopback only, its own port
-# and data directory (<pg root>/NAME-standby).
-start_standby() {
-    local name=$1 pport=$2 port=$3 data primary
-    primary="$(pg_root)/$name"
-    data="$(pg_root)/$name-standby"
-    if [ -f "$data/postmaster.pid" ] && pid_alive_pg "$data"; then
-        say "standby of $name already running on $port"
+# instance_timeline DATA: the newest timeline an instance has been on (its
+# highest pg_wal/*.history; 1 before any promotion).
+instance_timeline() {
+    local newest
+    newest="$(find "$1/pg_wal" -maxdepth 1 -name '*.history' -printf '%f\n' 2>/dev/null \
+        | sort | tail -n1)"
+    if [ -z "$newest" ]; then echo 1; else echo $((16#${newest%.history})); fi
+}
+
+# pair_primary NAME: which of NAME's two instances ("NAME" and "NAME-standby",
+# each with its own data directory and port) is the primary. "NAME" until a
+# failover promotes the standby (manage.py shards failover); the old primary,
+# fenced, is then the one on the older timeline, or the one in recovery once
+# it has been rebuilt (docs/decisions/0064-failover.md).
+pair_primary() {
+    local name=$1 root a b
+    root="$(pg_root)"
+    a="$root/$name" b="$root/$name-standby"
+    if [ -f "$b/PG_VERSION" ] && [ ! -f "$b/standby.signal" ] \
+        && { [ -f "$a/standby.signal" ] || [ ! -f "$a/PG_VERSION" ] \
+            || [ "$(instance_timeline "$b")" -gt "$(instance_timeline "$a")" ]; }; then
+        echo "$name-standby"
     else
-        if [ ! -f "$data/PG_VERSION" ]; then
-            say "base backup of $name for its standby"
+        echo "$name"
+    fi
+}
+
+# start_standby PRIMARY PRIMARY_PORT NAME PORT: the instance NAME as the hot
+# standby of PRIMARY (a base backup of the running primary the first time,
+# streaming through a replication slot), then the primary waits for it on
+# every commit. Loopback only, its own port and data directory. An instance
+# that is not a standby (the old primary after a failover: fenced, it never
+# starts as a primary again) is rebuilt from a fresh base backup first.
+start_standby() {
+    local primary_name=$1 pport=$2 name=$3 port=$4 data primary
+    primary="$(pg_root)/$primary_name"
+    data="$(pg_root)/$name"
+    if [ -f "$data/postmaster.pid" ] && pid_alive_pg "$data" && [ -f "$data/standby.signal" ]; then
+        say "standby $name already running on $port"
+    else
+        if [ -f "$data/PG_VERSION" ] && [ ! -f "$data/standby.signal" ]; then
+            say "$name was the primary before a failover: rebuilding it as the standby of $primary_name"
+            if [ -f "$data/postmaster.pid" ] && pid_alive_pg "$data"; then
+                as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate stop >/dev/null || true
+            fi
+        fi
+        if [ ! -f "$data/standby.signal" ]; then
+            say "base backup of $primary_name for its standby $name"
             "$PSQL" -h 127.0.0.1 -p "$pport" -U photoshare -d postgres -qtAc \
                 "SELECT pg_create_physical_replication_slot('standby') WHERE NOT EXISTS
                  (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'standby')" >/dev/null
             rm -rf "$data"
             as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$pport" -U photoshare -D "$data" \
-                -X stream -S standby -c fast >"$LOG/pg-$name-standby-basebackup.log" 2>&1 \
-                || die "base backup of $name failed, see $LOG/pg-$name-standby-basebackup.log"
+                -X stream -S standby -c fast >"$LOG/pg-$name-basebackup.log" 2>&1 \
+                || die "base backup of $primary_name failed, see $LOG/pg-$name-basebackup.log"
+            # (a promoted primary's copy still names its own old primary)
+            as_pg sed -i '/^primary_conninfo\|^primary_slot_name/d' "$data/postgresql.auto.conf"
             cat >> "$data/postgresql.auto.conf" <<CONF
 primary_conninfo = 'host=127.0.0.1 port=$pport user=photoshare application_name=standby'
 primary_slot_name = 'standby'
@@ -173,21 +210,24 @@ CONF
             as_pg touch "$data/standby.signal"
         fi
         replication_conf "$data" "" "$port"
-        touch "$LOG/pg-$name-standby.log"
-        is_root && chown "$PGUSER_OS" "$LOG/pg-$name-standby.log"
-        say "starting the standby of $name on 127.0.0.1:$port"
-        as_pg "$PGBIN/pg_ctl" -D "$data" -l "$LOG/pg-$name-standby.log" -w -t 60 start >/dev/null \
-            || die "the standby of $name failed to start, see $LOG/pg-$name-standby.log"
+        touch "$LOG/pg-$name.log"
+        is_root && chown "$PGUSER_OS" "$LOG/pg-$name.log"
+        say "starting the standby $name of $primary_name on 127.0.0.1:$port"
+        as_pg "$PGBIN/pg_ctl" -D "$data" -l "$LOG/pg-$name.log" -w -t 60 start >/dev/null \
+            || die "the standby $name failed to start, see $LOG/pg-$name.log"
     fi
-    head -n1 "$data/postmaster.pid" > "$RUN/pg-$name-standby.pid"
-    # Synchronous from now on: the primary's commits wait for this standby.
-    replication_conf "$primary" "standby" "" "$name"
+    head -n1 "$data/postmaster.pid" > "$RUN/pg-$name.pid"
+    # Synchronous from now on: the primary's commits wait for this standby
+    # (a failover set synchronous_standby_names to '' while it had none).
+    replication_conf "$primary" "standby" "$pport" "${primary_name%-standby}"
+    "$PSQL" -h 127.0.0.1 -p "$pport" -U photoshare -d postgres -qtAc \
+        "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
     as_pg "$PGBIN/pg_ctl" -D "$primary" reload >/dev/null
     local tries=300
     until [ "$("$PSQL" -h 127.0.0.1 -p "$pport" -U photoshare -d postgres -tAc \
         "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby'")" = sync ]; do
         tries=$((tries - 1))
-        [ "$tries" -gt 0 ] || die "the standby of $name is not streaming synchronously"
+        [ "$tries" -gt 0 ] || die "the standby $name of $primary_name is not streaming synchronously"
         sleep 0.1
     done
 }
@@ -196,7 +236,7 @@ CONF
 # the PostgreSQL root (an S3 repository is configuration: repo1-type=s3,
 # repo1-s3-bucket, ... in PGBACKREST_REPO_CONF's file, appended to [global]).
 write_pgbackrest_conf() {
-    local root i p
+    local root i p primary
     root="$(pg_root)"
     mkdir -p "$root/sock" "$root/backup" "$root/backup-log" "$root/backup-spool"
     {
@@ -213,17 +253,21 @@ write_pgbackrest_conf() {
         echo "compress-level=1"
         [ -z "${PGBACKREST_REPO_CONF:-}" ] || cat "$PGBACKREST_REPO_CONF"
         echo
+        # Each stanza backs up the server's current primary (pair_primary).
+        primary="$(pair_primary directory)"
         echo "[directory]"
-        echo "pg1-path=$root/directory"
-        echo "pg1-port=$PG_DIRECTORY_PORT"
+        echo "pg1-path=$root/$primary"
+        echo "pg1-port=$(pair_port directory "$primary" "$PG_DIRECTORY_PORT" "$PG_DIRECTORY_STANDBY_PORT")"
         echo "pg1-socket-path=$root/sock"
         echo "pg1-user=photoshare"
         i=1
         for p in $PG_SHARD_PORTS; do
             echo
+            primary="$(pair_primary "shard$i")"
             echo "[shard$i]"
-            echo "pg1-path=$root/shard$i"
-            echo "pg1-port=$p"
+            echo "pg1-path=$root/$primary"
+            echo "pg1-port=$(pair_port "shard$i" "$primary" "$p" \
+                "$(echo "$PG_SHARD_STANDBY_PORTS" | cut -d' ' -f"$i")")"
             echo "pg1-socket-path=$root/sock"
             echo "pg1-user=photoshare"
             i=$((i + 1))
@@ -269,10 +313,20 @@ backup() {
     (IFS=,; echo "{${out[*]}}")
 }
 
-# start_pg_pair NAME PORT DB STANDBY_PORT: a primary and its standby.
+# pair_port NAME INSTANCE PORT STANDBY_PORT: the port of one of NAME's instances.
+pair_port() { if [ "$2" = "$1" ]; then echo "$3"; else echo "$4"; fi; }
+
+# start_pg_pair NAME PORT DB STANDBY_PORT: NAME's primary and its standby
+# (after a failover, "NAME-standby" is the primary; pair_primary).
 start_pg_pair() {
-    start_pg "$1" "$2" "$3"
-    if [ "${PG_STANDBYS:-on}" = on ]; then start_standby "$1" "$2" "$4"; fi
+    local name=$1 port=$2 db=$3 sport=$4 primary other
+    primary="$(pair_primary "$name")"
+    if [ "$primary" = "$name" ]; then other="$name-standby"; else other="$name"; fi
+    start_pg "$primary" "$(pair_port "$name" "$primary" "$port" "$sport")" "$db"
+    if [ "${PG_STANDBYS:-on}" = on ]; then
+        start_standby "$primary" "$(pair_port "$name" "$primary" "$port" "$sport")" \
+            "$other" "$(pair_port "$name" "$other" "$port" "$sport")"
+    fi
 }
 
 # render TEMPLATE OUT NAME=VALUE...: TEMPLATE with every @NAME@ replaced.
@@ -289,20 +343,34 @@ render() {
 # PgBouncer in front of one PostgreSQL server, run as the PostgreSQL user (it
 # refuses root); its files live beside the clusters, which that user can read.
 start_pgbouncer() {
-    local name=$1 pg_port=$2 port=$3 db=$4 dir conf users
+    local name=$1 pg_port=$2 port=$3 db=$4 sport=$5 dir conf users databases primary replica
     dir="$(pg_root)"
     conf="$dir/pgbouncer-$name.ini"
+    databases="$dir/pgbouncer-$name-databases.ini"
+    primary="$(pair_primary "$name")"
+    replica="$pg_port"
+    if [ "${PG_STANDBYS:-on}" = on ]; then
+        if [ "$primary" = "$name" ]; then replica="$sport"; else replica="$pg_port"; fi
+    fi
+    pg_port="$(pair_port "$name" "$primary" "$pg_port" "$sport")"
+    render "$ROOT/deploy/pgbouncer-databases.ini.template" "$databases" DB="$db" \
+        PG_PORT="$pg_port" REPLICA_PORT="$replica" POOL_SIZE="$PGBOUNCER_POOL_SIZE" \
+        NESTED_POOL_SIZE="$PGBOUNCER_NESTED_POOL_SIZE"
     # One users file each: a PgBouncer reads its file when it starts, which
     # may be while the next one is being set up.
     users="$dir/pgbouncer-$name-users.txt"
     printf '"photoshare" ""\n' > "$users"
     render "$ROOT/deploy/pgbouncer.ini.template" "$conf" DB="$db" PG_PORT="$pg_port" \
         PORT="$port" AUTH_FILE="$users" POOL_SIZE="$PGBOUNCER_POOL_SIZE" \
-        NESTED_POOL_SIZE="$PGBOUNCER_NESTED_POOL_SIZE"
+        DATABASES_FILE="$databases"
     local as=()
     if is_root; then
-        chown "$PGUSER_OS" "$conf" "$users"
+        chown "$PGUSER_OS" "$conf" "$users" "$databases"
         as=(-u "$PGUSER_OS")
+    fi
+    if pid_alive "$RUN/pgbouncer-$name.pid" pgbouncer; then
+        # Running: it re-reads its databases (the primary may have changed).
+        kill -HUP "$(head -n1 "$RUN/pgbouncer-$name.pid")"
     fi
     spawn "pgbouncer-$name" pgbouncer pgbouncer "${as[@]}" "$conf"
 }
@@ -455,11 +523,12 @@ start_servers() {
     for pid in "${pids[@]}"; do
         wait "$pid" || die "a PostgreSQL server did not start (see $LOG/pg-*.log)"
     done
-    start_pgbouncer directory "$PG_DIRECTORY_PORT" "$PGBOUNCER_DIRECTORY_PORT" photoshare_directory
+    start_pgbouncer directory "$PG_DIRECTORY_PORT" "$PGBOUNCER_DIRECTORY_PORT" \
+        photoshare_directory "$PG_DIRECTORY_STANDBY_PORT"
     i=1
     for p in $PG_SHARD_PORTS; do
         start_pgbouncer "shard$i" "$p" "$(echo "$PGBOUNCER_SHARD_PORTS" | cut -d' ' -f"$i")" \
-            photoshare_shards
+            photoshare_shards "$(echo "$PG_SHARD_STANDBY_PORTS" | cut -d' ' -f"$i")"
         i=$((i + 1))
     done
     start_nginx
