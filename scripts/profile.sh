@@ -49,15 +49,22 @@ load_profile() {
     local pg="postgresql://photoshare@127.0.0.1"
     export DIRECTORY_DATABASE_URL="$pg:$PGBOUNCER_DIRECTORY_PORT/photoshare_directory"
     export DIRECTORY_DIRECT_DATABASE_URL="$pg:$PG_DIRECTORY_PORT/photoshare_directory"
-    local urls="" direct="" i=1 p bp
+    local urls="" direct="" standby="" i=1 p bp sp
     for p in $PG_SHARD_PORTS; do
         bp=$(echo "$PGBOUNCER_SHARD_PORTS" | cut -d' ' -f"$i")
+        sp=$(echo "$PG_SHARD_STANDBY_PORTS" | cut -d' ' -f"$i")
         urls="${urls:+$urls,}shard$i=$pg:$bp/photoshare_shards"
         direct="${direct:+$direct,}shard$i=$pg:$p/photoshare_shards"
+        standby="${standby:+$standby,}shard$i=$pg:$sp/photoshare_shards"
         i=$((i + 1))
     done
     export SHARD_DATABASE_URLS="$urls"
+    # The primaries and standbys as first set up; after a failover the
+    # directory's endpoint registry says which is which (0064-failover.md).
     export SHARD_DIRECT_DATABASE_URLS="$direct"
+    if [ "${PG_STANDBYS:-on}" = on ]; then export SHARD_STANDBY_DATABASE_URLS="$standby"; fi
+    # Where stack.sh writes each PgBouncer's databases file (failover rewrites it).
+    export PGBOUNCER_CONFIG_DIR="$STACK_DIR/pg"
     export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
     export MEMCACHED_LOCATION="127.0.0.1:$MEMCACHED_PORT"
     export S3_ENDPOINT_URL="http://127.0.0.1:$S3_PORT"

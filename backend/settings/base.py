@@ -65,6 +65,12 @@ SHARD_DIRECT_SERVERS = shard_servers(
 )
 if set(SHARD_DIRECT_SERVERS) != set(SHARD_SERVERS):
     raise ValueError("SHARD_DIRECT_DATABASE_URLS must name the servers of SHARD_DATABASE_URLS")
+# Each server's hot standby, and the PgBouncer files a failover rewrites
+# (docs/decisions/0064-failover.md).
+SHARD_STANDBY_SERVERS = shard_servers(env("SHARD_STANDBY_DATABASE_URLS"), required=False)
+if not set(SHARD_STANDBY_SERVERS) <= set(SHARD_SERVERS):
+    raise ValueError("SHARD_STANDBY_DATABASE_URLS names a server not in SHARD_DATABASE_URLS")
+PGBOUNCER_CONFIG_DIR = env("PGBOUNCER_CONFIG_DIR")
 DB_NESTED_POOL_SUFFIX = env("DB_NESTED_POOL_SUFFIX")
 
 # The request path, workers and commands reach every server through the

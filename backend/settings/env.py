@@ -51,6 +51,21 @@ VARIABLES: dict[str, Var] = {
             "(`db.direct_conninfo(server)`); default: SHARD_DATABASE_URLS",
         ),
         Var(
+            "SHARD_STANDBY_DATABASE_URLS",
+            "shard1=postgresql://photoshare@127.0.0.1:5451/photoshare_shards,"
+            "shard2=postgresql://photoshare@127.0.0.1:5452/photoshare_shards",
+            "each shard server's hot standby (its PostgreSQL itself), same names as "
+            "SHARD_DATABASE_URLS: what `shards failover` promotes. Read once, into the "
+            "directory's endpoint registry, which is what counts after a failover; empty: none",
+        ),
+        Var(
+            "PGBOUNCER_CONFIG_DIR",
+            "",
+            "where this host's PgBouncers keep `pgbouncer-<server>-databases.ini`: "
+            "`shards failover` rewrites the failed server's file and sends RELOAD; "
+            "empty: PgBouncer is repointed by other means",
+        ),
+        Var(
             "DB_NESTED_POOL_SUFFIX",
             "_nested",
             "appended to a shard server's database name by the pool for nested transactions, "
@@ -251,7 +266,7 @@ def database_settings(url: str, *, pool_max: int) -> dict[str, object]:
     }
 
 
-def shard_servers(value: str) -> dict[str, str]:
+def shard_servers(value: str, *, required: bool = True) -> dict[str, str]:
     """Parse `name=url,name=url` into an ordered mapping."""
     servers: dict[str, str] = {}
     for item in value.split(","):
@@ -263,6 +278,6 @@ def shard_servers(value: str) -> dict[str, str]:
         if name == "default":
             raise ValueError("SHARD_DATABASE_URLS: 'default' is the directory's name")
         servers[name] = url
-    if not servers:
+    if not servers and required:
         raise ValueError("SHARD_DATABASE_URLS names no server")
     return servers

@@ -48,7 +48,21 @@ def servers() -> list[str]:
 
 
 conninfo = runtime.conninfo
-direct_conninfo = runtime.direct_conninfo
+
+# Each server's current primary, from the directory's endpoint registry
+# (topology loads it with the map); the settings' URLs until then.
+_primaries: dict[str, str] = {}
+
+
+def use_primaries(primaries: dict[str, str]) -> None:
+    """Direct connections go to these primaries from now on (a failover moved one)."""
+    _primaries.clear()
+    _primaries.update(primaries)
+
+
+def direct_conninfo(server: str) -> str:
+    """`server`'s primary PostgreSQL itself, bypassing PgBouncer (runtime.direct_conninfo)."""
+    return _primaries.get(server) or runtime.direct_conninfo(server)
 
 
 @asynccontextmanager

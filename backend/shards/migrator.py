@@ -23,8 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import connections, transaction
 from django.db.migrations import Migration
 from django.db.migrations.executor import MigrationExecutor
+from psycopg.conninfo import conninfo_to_dict
 
-from backend.shards import outbox
+from backend.shards import db, outbox
 from backend.shards.ids import schema_name
 from backend.shards.registry import SHARDED_LABELS
 from backend.shards.sql import id_functions_sql
@@ -95,6 +96,15 @@ def _create_fresh(server: str, executor: MigrationExecutor, plan: list[Plan]) ->
             executor.recorder.record_applied(migration.app_label, migration.name)
 
 
+def _use_primary(server: str) -> None:
+    """Django's connection to `server` goes to its current primary (the
+    endpoint registry's, after a failover), not the one the settings name."""
+    where = conninfo_to_dict(db.direct_conninfo(server))
+    alias = connections.settings[server]
+    alias["HOST"] = str(where.get("host", alias["HOST"]))
+    alias["PORT"] = str(where.get("port", alias["PORT"]))
+
+
 def migrate_all(shard_map: ShardMap, progress: Progress | None = None) -> dict[str, int]:
     """Migrate every logical schema, one thread per physical server."""
     applied: dict[str, int] = {}
@@ -113,6 +123,8 @@ def migrate_all(shard_map: ShardMap, progress: Progress | None = None) -> dict[s
         applied[server] = total
 
     servers = sorted(set(shard_map.placement))
+    for server in servers:
+        _use_primary(server)
     with ThreadPoolExecutor(max_workers=len(servers)) as pool:
         for future in [pool.submit(run, s) for s in servers]:
             future.result()

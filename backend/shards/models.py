@@ -27,3 +27,20 @@ class ShardMapVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version}"
+
+
+class ServerEndpoint(models.Model):
+    """Where a physical server's primary and hot standby are now (direct URLs,
+    not PgBouncer's). Filled from the settings the first time; a failover swaps
+    them and bumps ShardMapVersion in the same transaction, so every process
+    sees the new primary with its next map check
+    (docs/decisions/0064-failover.md)."""
+
+    server = models.CharField(max_length=64, primary_key=True)
+    primary = models.TextField()
+    standby = models.TextField(blank=True, default="")
+    generation = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.server} g{self.generation}"

@@ -26,6 +26,7 @@ through the shard map, wherever they live by then (tests/test_outbox.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -39,7 +40,7 @@ from psycopg.types.json import Jsonb
 
 from backend import events, runtime
 from backend.queue import broker
-from backend.shards import db
+from backend.shards import db, topology
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,9 @@ async def _relay_server(server: str, poll: float) -> None:
         except Exception:
             log.exception("outbox relay for %s failed; retrying", server)
             await asyncio.sleep(min(poll, 1.0))
+            # A failover may have moved the primary: reconnect to the new one.
+            with contextlib.suppress(Exception):
+                await topology.refresh(force=True)
 
 
 async def relay_forever(servers: Sequence[str] | None = None) -> None:

@@ -23,7 +23,7 @@ from django.conf import settings
 from backend.shards import db, stats
 from backend.shards.db import Row
 from backend.shards.ids import MAX_LOGICAL_SHARDS, shard_of
-from backend.shards.models import ShardMapVersion, ShardPlacement
+from backend.shards.models import ServerEndpoint, ShardMapVersion, ShardPlacement
 
 MAP_CHECK_SECONDS = 1.0
 
@@ -61,6 +61,38 @@ class ShardMap:
 
 VERSION = ShardMapVersion._meta.db_table
 PLACEMENT = ShardPlacement._meta.db_table
+ENDPOINTS = ServerEndpoint._meta.db_table
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A physical server's primary and hot standby (direct URLs) now."""
+
+    server: str
+    primary: str
+    standby: str
+    generation: int
+
+
+_endpoints: dict[str, Endpoint] = {}
+
+
+def endpoints() -> dict[str, Endpoint]:
+    """The registry as of this process's last map load."""
+    return dict(_endpoints)
+
+
+async def read_endpoints(conn: psycopg.AsyncConnection[Row]) -> dict[str, Endpoint]:
+    cur = await conn.execute(
+        f'SELECT server, "primary", standby, generation FROM "{ENDPOINTS}" ORDER BY server'
+    )
+    return {
+        str(r["server"]): Endpoint(
+            str(r["server"]), str(r["primary"]), str(r["standby"]), int(r["generation"])
+        )
+        for r in await cur.fetchall()
+    }
+
 
 _current: ShardMap | None = None
 _checked_at = 0.0
@@ -83,6 +115,10 @@ async def _load(conn: psycopg.AsyncConnection[Row]) -> ShardMap:
         version = await _read_version(conn)
         cur = await conn.execute(f'SELECT logical, server FROM "{PLACEMENT}" ORDER BY logical')
         rows = await cur.fetchall()
+        # A failover moves a primary and bumps the version with it.
+        _endpoints.clear()
+        _endpoints.update(await read_endpoints(conn))
+        db.use_primaries({name: e.primary for name, e in _endpoints.items()})
     placement = tuple(str(r["server"]) for r in rows)
     if [int(r["logical"]) for r in rows] != list(range(len(rows))):
         raise ShardMapError("the shard map has holes: run `manage.py shards check`")
@@ -165,6 +201,16 @@ async def ensure_map() -> ShardMap:
                 [list(range(existing, len(wanted))), wanted[existing:]],
             )
             await conn.execute(f'UPDATE "{VERSION}" SET version = version + 1 WHERE id = 1')
+        # The endpoint registry starts from the settings; after that it is
+        # what counts (a failover rewrites it).
+        primaries = settings.SHARD_DIRECT_SERVERS
+        standbys = settings.SHARD_STANDBY_SERVERS
+        await conn.execute(
+            f'INSERT INTO "{ENDPOINTS}" (server, "primary", standby, generation, updated_at) '
+            "SELECT s, p, b, 1, now() FROM unnest(%s::text[], %s::text[], %s::text[]) "
+            "AS t(s, p, b) ON CONFLICT (server) DO NOTHING",
+            [servers, [primaries[s] for s in servers], [standbys.get(s, "") for s in servers]],
+        )
         cur = await conn.execute(f'SELECT DISTINCT server FROM "{PLACEMENT}"')
         unknown = {str(r["server"]) for r in await cur.fetchall()} - set(servers)
     if unknown:

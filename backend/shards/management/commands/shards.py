@@ -1,4 +1,4 @@
-"""Operator CLI for the shard fleet: status, decode, move, check, export."""
+"""Operator CLI for the shard fleet: status, decode, move, check, export, failover."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ from django.core.management.base import CommandError, CommandParser
 from backend.commands import AsyncCommand
 from backend.shards import topology
 from backend.shards.exports import ExportError, export_logical
+from backend.shards.failover import FailoverError, failover
 from backend.shards.ids import decode_id
 from backend.shards.inspect import check, server_status
 from backend.shards.moves import MoveError, move_shard
 
 
 class Command(AsyncCommand):
-    help = "Inspect and operate the logical shards: status | decode ID | move | check | export"
+    help = (
+        "Inspect and operate the logical shards: status | decode ID | move | check | export "
+        "| failover"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -37,6 +41,11 @@ class Command(AsyncCommand):
         )
         export.add_argument("--logical", type=int, required=True, help="logical shard number")
         export.add_argument("--output", help="file to write (default shard_NNNN.dump)")
+        fail = sub.add_parser(
+            "failover",
+            help="promote a physical server's hot standby and point every process at it (JSON)",
+        )
+        fail.add_argument("--server", required=True, help="physical shard server name")
 
     async def ahandle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -92,6 +101,16 @@ class Command(AsyncCommand):
                 f"({sum(report.rows.values())} rows, writes paused "
                 f"{report.write_pause_seconds}s, map v{report.map_version})"
             )
+
+    async def do_failover(self, **options: Any) -> None:
+        def say(msg: str) -> None:
+            self.stderr.write(f"  {msg}")
+
+        try:
+            report = await failover(options["server"], progress=say)
+        except (FailoverError, topology.ShardMapError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(json.dumps(asdict(report)))
 
     async def do_check(self, **options: Any) -> None:
         shard_map = await topology.refresh(force=True)

@@ -1,0 +1,241 @@
+"""Failover of one physical shard server to its hot standby.
+
+`manage.py shards failover --server NAME`:
+
+1. fences the old primary if it still answers (read-only, its sessions
+   ended); a primary that is down is fenced by what follows, and by the
+   stack, which never starts it as a primary again (scripts/stack.sh
+   rebuilds it as the new standby from a base backup);
+2. promotes the standby (`pg_promote`), and lets its commits stop waiting
+   for a synchronous standby it does not have yet;
+3. swaps primary and standby in the directory's endpoint registry and bumps
+   the shard map's version in the same transaction, so every process sends
+   its direct connections (LISTEN, moves, migrations) to the new primary
+   with its next map check, within a second;
+4. repoints the server's PgBouncer (its databases file, then RELOAD): the
+   app's pools keep their connections to PgBouncer, whose server connections
+   to the old primary close and whose new ones go to the new primary.
+
+Synchronous replication is what makes it lose nothing acknowledged: a commit
+is answered only once the standby has flushed it, and a promotion replays
+everything flushed. docs/decisions/0064-failover.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from django.conf import settings
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from backend import runtime
+from backend.shards import db, topology
+from backend.shards.db import Row
+
+CONNECT_SECONDS = 3
+PROMOTE_SECONDS = 60
+
+
+class FailoverError(RuntimeError):
+    pass
+
+
+@dataclass
+class FailoverReport:
+    server: str
+    old_primary: str
+    new_primary: str
+    fenced: str  # "read-only" (it answered) or "unreachable"
+    promoted: bool  # False: the standby had been promoted already (a rerun)
+    replayed_lsn: str
+    map_version: int
+    generation: int
+    pgbouncer: str
+    seconds: float
+    next_steps: list[str] = field(default_factory=list)
+
+
+def _address(url: str) -> str:
+    parts = conninfo_to_dict(url)
+    return f"{parts.get('host', '')}:{parts.get('port', 5432)}"
+
+
+async def _connect(url: str) -> psycopg.AsyncConnection[Row]:
+    return await psycopg.AsyncConnection.connect(
+        make_conninfo(url, connect_timeout=CONNECT_SECONDS),
+        autocommit=True,
+        row_factory=psycopg.rows.dict_row,
+    )
+
+
+async def _fence(url: str) -> str:
+    """Make the old primary refuse writes if it answers; its sessions end.
+    (A commit there would wait for its synchronous standby, which is about
+    to be promoted, so none could be acknowledged anyway.)"""
+    try:
+        conn = await _connect(url)
+    except psycopg.OperationalError:
+        return "unreachable"
+    async with conn:
+        cur = await conn.execute("SELECT pg_is_in_recovery() AS standby")
+        row = await cur.fetchone()
+        if row and row["standby"]:
+            return "read-only"  # a standby already: takes no writes
+        await conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+        await conn.execute("SELECT pg_reload_conf()")
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+    return "read-only"
+
+
+async def _check_standby(url: str) -> None:
+    """Refuse before fencing anything if the standby cannot take over: fencing
+    the primary without promoting would stop every write to the server."""
+    try:
+        conn = await _connect(url)
+    except psycopg.OperationalError as exc:
+        raise FailoverError(f"the standby {_address(url)} does not answer: {exc}") from exc
+    async with conn:
+        cur = await conn.execute(
+            "SELECT pg_is_in_recovery() AS standby, "
+            "current_setting('default_transaction_read_only') = 'on' AS fenced"
+        )
+        row = await cur.fetchone()
+    if row and not row["standby"] and row["fenced"]:
+        raise FailoverError(
+            f"{_address(url)} is a fenced old primary, not a standby: rebuild it first "
+            "(scripts/stack.sh servers)"
+        )
+
+
+async def _promote(url: str) -> tuple[bool, str]:
+    """Promote the standby at `url`; returns (promoted now, last replayed LSN)."""
+    try:
+        conn = await _connect(url)
+    except psycopg.OperationalError as exc:
+        raise FailoverError(f"the standby {_address(url)} does not answer: {exc}") from exc
+    async with conn:
+        cur = await conn.execute(
+            "SELECT pg_is_in_recovery() AS standby, "
+            "coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())::text AS lsn"
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        promoted = bool(row["standby"])
+        if promoted:
+            cur = await conn.execute("SELECT pg_promote(true, %s) AS done", [PROMOTE_SECONDS])
+            done = await cur.fetchone()
+            if not done or not done["done"]:
+                raise FailoverError(f"{_address(url)} did not finish promoting")
+        # No standby follows it yet: with one still named, every commit would
+        # wait for it forever. The stack names it again once the old primary
+        # has been rebuilt as its standby.
+        await conn.execute("ALTER SYSTEM SET synchronous_standby_names = ''")
+        await conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
+        await conn.execute("SELECT pg_reload_conf()")
+    return promoted, str(row["lsn"])
+
+
+async def _swap(server: str, old: topology.Endpoint) -> tuple[int, int]:
+    """The registry: the standby is the primary now, the old primary its
+    (future) standby; the map's version moves with it. Returns (version,
+    generation)."""
+    async with db.aconnection(db.DIRECTORY) as conn, conn.transaction():
+        cur = await conn.execute(
+            f'UPDATE "{topology.ENDPOINTS}" SET "primary" = %s, standby = %s, '
+            "generation = generation + 1, updated_at = now() "
+            "WHERE server = %s AND generation = %s RETURNING generation",
+            [old.standby, old.primary, server, old.generation],
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise FailoverError(f"{server}'s endpoints changed meanwhile: another failover?")
+        cur = await conn.execute(
+            f'UPDATE "{topology.VERSION}" SET version = version + 1 WHERE id = 1 RETURNING version'
+        )
+        version = await cur.fetchone()
+        assert version is not None
+    return int(version["version"]), int(row["generation"])
+
+
+def _databases_file(server: str) -> Path | None:
+    folder = str(settings.PGBOUNCER_CONFIG_DIR)
+    return Path(folder) / f"pgbouncer-{server}-databases.ini" if folder else None
+
+
+_ROUTE = re.compile(r"^(?P<name>\S+)(?P<eq>\s*=\s*)(?P<spec>.*)$")
+
+
+def repoint_pgbouncer(server: str, primary_url: str) -> str:
+    """Send every database of `server`'s PgBouncer (main, nested and replica
+    pools) to `primary_url`'s host and port, then RELOAD it. The replica route
+    goes to the primary too: the old primary is no standby until rebuilt."""
+    path = _databases_file(server)
+    if path is None:
+        return "not managed here (PGBOUNCER_CONFIG_DIR is empty): repoint it by hand"
+    target = conninfo_to_dict(primary_url)
+    host, port = str(target.get("host", "127.0.0.1")), str(target.get("port", 5432))
+    lines = []
+    for line in path.read_text().splitlines():
+        match = _ROUTE.match(line)
+        if match and not line.lstrip().startswith((";", "#", "[")):
+            spec = re.sub(r"\bhost=\S+", f"host={host}", match["spec"])
+            spec = re.sub(r"\bport=\d+", f"port={port}", spec)
+            line = f"{match['name']}{match['eq']}{spec}"
+        lines.append(line)
+    tmp = path.with_suffix(".ini.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    os.chmod(tmp, 0o644)  # PgBouncer runs as another user
+    os.replace(tmp, path)
+    admin = make_conninfo(db.conninfo(server), dbname="pgbouncer", connect_timeout=CONNECT_SECONDS)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("RELOAD")
+    return f"{path.name} -> {host}:{port}, reloaded"
+
+
+async def failover(server: str, progress: Callable[[str], None] = lambda _: None) -> FailoverReport:
+    """Promote `server`'s standby and point everything at it."""
+    started = time.monotonic()
+    if server not in db.servers():
+        raise FailoverError(f"unknown shard server {server!r} (known: {', '.join(db.servers())})")
+    async with db.aconnection(db.DIRECTORY) as conn:
+        registry = await topology.read_endpoints(conn)
+    old = registry.get(server)
+    if old is None:
+        raise FailoverError("the endpoint registry is empty: run `manage.py migrate_shards`")
+    if not old.standby:
+        raise FailoverError(f"{server} has no standby (SHARD_STANDBY_DATABASE_URLS)")
+    await _check_standby(old.standby)
+    progress(f"fencing the old primary {_address(old.primary)}")
+    fenced = await _fence(old.primary)
+    progress(f"old primary {fenced}; promoting {_address(old.standby)}")
+    promoted, lsn = await _promote(old.standby)
+    progress(f"promoted at {lsn}; updating the endpoint registry")
+    version, generation = await _swap(server, old)
+    progress("repointing PgBouncer")
+    pgbouncer = await runtime.in_thread(repoint_pgbouncer, server, old.standby)
+    await topology.refresh(force=True)
+    return FailoverReport(
+        server=server,
+        old_primary=_address(old.primary),
+        new_primary=_address(old.standby),
+        fenced=fenced,
+        promoted=promoted,
+        replayed_lsn=lsn,
+        map_version=version,
+        generation=generation,
+        pgbouncer=pgbouncer,
+        seconds=round(time.monotonic() - started, 2),
+        next_steps=[
+            f"{server} runs without a standby: rebuild the old primary as its standby "
+            "(scripts/stack.sh servers does it from a base backup) before the next failure",
+        ],
+    )

@@ -1,0 +1,187 @@
+"""Failover of a shard server under write load loses nothing acknowledged
+(serial: kills a primary by pid, promotes its standby, then fails back).
+
+Issue 18, item 3; docs/decisions/0064-failover.md. The load goes through
+nginx and both app instances; the primary is killed with SIGKILL, the way a
+machine dies, and `manage.py shards failover` is the real command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from backend.shards import routing
+from backend.shards.ids import shard_of
+from backend.social.models import COMMENT as COMMENT_TABLE
+from tests.graphql import error_codes, gql
+from tests.queues import drain
+from tests.shardutil import start_stopped_servers
+from tests.test_degraded_reads import PROFILE, _pid, _running, _user_on
+from tests.worlds import insert_photos
+
+pytestmark = pytest.mark.serial
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMENT = "mutation($id: ID!, $t: String!) { addComment(photoId: $id, text: $t) { id } }"
+WRITERS = 4
+ACKS_BEFORE_KILL = 20
+ACKS_AFTER_FAILOVER = 20
+
+
+@dataclass
+class Load:
+    acked: list[int] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    reads: int = 0
+    failed_reads: list[dict[str, Any]] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@pytest.fixture
+async def edge(edge_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=edge_url, timeout=30) as c:
+        yield c
+
+
+async def _write(edge: httpx.AsyncClient, load: Load, photo: int, token: str, who: int) -> None:
+    n = 0
+    while not load.stop.is_set():
+        n += 1
+        body = await gql(edge, COMMENT, {"id": str(photo), "t": f"w{who}-{n}"}, token=token)
+        if "errors" in body:
+            load.codes.extend(error_codes(body))
+            await asyncio.sleep(0.05)
+        else:
+            load.acked.append(int(body["data"]["addComment"]["id"]))
+
+
+async def _read(edge: httpx.AsyncClient, load: Load, username: str, token: str) -> None:
+    while not load.stop.is_set():
+        body = await gql(edge, PROFILE, {"u": username}, token=token)
+        load.reads += 1
+        if "errors" in body or not body["data"]["user"]:
+            load.failed_reads.append(body)
+        await asyncio.sleep(0.02)
+
+
+async def _until(what: str, check: Any, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+async def _failover(server: str) -> dict[str, Any]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "manage.py"),
+        "shards",
+        "failover",
+        "--server",
+        server,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+def _sync_standby(port: int) -> list[tuple[str, str]]:
+    url = f"postgresql://photoshare@127.0.0.1:{port}/postgres"
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT application_name, sync_state FROM pg_stat_replication")
+        return [(str(a), str(s)) for a, s in rows.fetchall()]
+
+
+def _port(name: str, index: int) -> int:
+    return int(os.environ[name].split()[index])
+
+
+async def test_a_shard_primary_killed_under_write_load_fails_over_losing_nothing_acknowledged(
+    live: httpx.AsyncClient, edge: httpx.AsyncClient, unique: str
+) -> None:
+    primary_port, standby_port = _port("PG_SHARD_PORTS", 1), _port("PG_SHARD_STANDBY_PORTS", 1)
+    author = await _user_on(live, "shard2", f"fa{unique}")
+    reader = await _user_on(live, "shard1", f"fr{unique}")
+    neighbour = await _user_on(live, "shard1", f"fn{unique}")
+    writers = [(await _user_on(live, "shard1", f"fw{unique}{n}"))["token"] for n in range(WRITERS)]
+    [photo] = await insert_photos([int(author["user"]["id"])], 1)
+    assert _sync_standby(primary_port) == [("standby", "sync")]
+
+    load = Load()
+    tasks = [
+        asyncio.create_task(_write(edge, load, photo, token, n)) for n, token in enumerate(writers)
+    ]
+    tasks.append(
+        asyncio.create_task(_read(edge, load, neighbour["user"]["username"], reader["token"]))
+    )
+    try:
+        await _until("writes before the kill", lambda: len(load.acked) >= ACKS_BEFORE_KILL)
+        pid = _pid("pg-shard2")
+        os.kill(pid, signal.SIGKILL)
+        await _until("the primary to die", lambda: not _running(pid), 10)
+        acked_at_kill = len(load.acked)
+        await asyncio.sleep(1.0)  # the load meets the dead server
+
+        report = await _failover("shard2")
+        acked_at_failover = len(load.acked)
+        await _until(
+            "writes to resume after the failover",
+            lambda: len(load.acked) >= acked_at_failover + ACKS_AFTER_FAILOVER,
+            30,
+        )
+    finally:
+        load.stop.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    # (a client that got anything but a GraphQL answer, a 502 say, stopped)
+    assert [o for o in outcomes if o is not None] == []
+
+    assert report["new_primary"] == f"127.0.0.1:{standby_port}", report
+    assert report["old_primary"] == f"127.0.0.1:{primary_port}", report
+    assert report["fenced"] == "unreachable" and report["promoted"] is True, report
+    # Every comment the API acknowledged, before the kill and after, is on
+    # the new primary (read through PgBouncer, which now points there).
+    rows = await routing.aquery(
+        shard_of(photo),
+        f"SELECT id FROM {{schema}}.{COMMENT_TABLE} WHERE photo_id = %s",
+        [photo],
+    )
+    present = {int(r["id"]) for r in rows}
+    assert acked_at_kill >= ACKS_BEFORE_KILL
+    assert set(load.acked) <= present, sorted(set(load.acked) - present)
+    # While it was down, writes were refused as UNAVAILABLE, nothing else.
+    assert set(load.codes) <= {"UNAVAILABLE"}, load.codes
+    # Users on the other server never noticed.
+    assert load.reads > 20 and load.failed_reads == [], load.failed_reads[:3]
+    # The relays followed the primary (their LISTEN reconnects to it): the
+    # comments' events are delivered.
+    await drain()
+
+    # The old primary never comes back as a primary: the stack rebuilds it as
+    # the new primary's synchronous standby. Then fail back, so the rest of
+    # the suite finds the stack as it was (and the switchover path is run:
+    # the old primary answers, so it is fenced read-only first).
+    start_stopped_servers()
+    assert _sync_standby(standby_port) == [("standby", "sync")]
+    back = await _failover("shard2")
+    assert back["fenced"] == "read-only" and back["new_primary"].endswith(f":{primary_port}")
+    start_stopped_servers()
+    assert _sync_standby(primary_port) == [("standby", "sync")]
+    body = await gql(edge, COMMENT, {"id": str(photo), "t": "after"}, token=writers[0])
+    assert "errors" not in body, body
