@@ -52,8 +52,7 @@ VARIABLES: dict[str, Var] = {
         ),
         Var(
             "SHARD_STANDBY_DATABASE_URLS",
-            "shard1=postgresql://photoshare@127.0.0.1:5451/photoshare_shards,"
-            "shard2=postgresql://photoshare@127.0.0.1:5452/photoshare_shards",
+            "",
             "each shard server's hot standby (its PostgreSQL itself), same names as "
             "SHARD_DATABASE_URLS: what `shards failover` promotes. Read once, into the "
             "directory's endpoint registry, which is what counts after a failover; empty: none",
