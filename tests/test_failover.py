@@ -109,6 +109,13 @@ def _sync_standby(port: int) -> list[tuple[str, str]]:
         return [(str(a), str(s)) for a, s in rows.fetchall()]
 
 
+def _in_recovery(port: int) -> bool:
+    url = f"postgresql://photoshare@127.0.0.1:{port}/postgres"
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        return bool(row and row[0])
+
+
 def _port(name: str, index: int) -> int:
     return int(os.environ[name].split()[index])
 
@@ -178,6 +185,7 @@ async def test_a_shard_primary_killed_under_write_load_fails_over_losing_nothing
     # the suite finds the stack as it was (and the switchover path is run:
     # the old primary answers, so it is fenced read-only first).
     start_stopped_servers()
+    assert _in_recovery(primary_port), "the old primary came back as a primary"
     assert _sync_standby(standby_port) == [("standby", "sync")]
     back = await _failover("shard2")
     assert back["fenced"] == "read-only" and back["new_primary"].endswith(f":{primary_port}")
