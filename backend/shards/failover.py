@@ -8,13 +8,16 @@
    rebuilds it as the new standby from a base backup);
 2. promotes the standby (`pg_promote`), and lets its commits stop waiting
    for a synchronous standby it does not have yet;
-3. swaps primary and standby in the directory's endpoint registry and bumps
+3. repoints the server's PgBouncer (its databases file, then RELOAD): the
+   app's pools keep their connections to PgBouncer, whose server connections
+   to the old primary close and whose new ones go to the new primary;
+4. swaps primary and standby in the directory's endpoint registry and bumps
    the shard map's version in the same transaction, so every process sends
    its direct connections (LISTEN, moves, migrations) to the new primary
-   with its next map check, within a second;
-4. repoints the server's PgBouncer (its databases file, then RELOAD): the
-   app's pools keep their connections to PgBouncer, whose server connections
-   to the old primary close and whose new ones go to the new primary.
+   with its next map check, within a second.
+
+Each step can be run again: a rerun after a failure part-way finds the
+standby promoted and finishes the rest.
 
 Synchronous replication is what makes it lose nothing acknowledged: a commit
 is answered only once the standby has flushed it, and a promotion replays
@@ -218,10 +221,12 @@ async def failover(server: str, progress: Callable[[str], None] = lambda _: None
     fenced = await _fence(old.primary)
     progress(f"old primary {fenced}; promoting {_address(old.standby)}")
     promoted, lsn = await _promote(old.standby)
-    progress(f"promoted at {lsn}; updating the endpoint registry")
-    version, generation = await _swap(server, old)
-    progress("repointing PgBouncer")
+    # PgBouncer first: if the registry update then fails, a rerun finds the
+    # standby promoted and finishes the job.
+    progress(f"promoted at {lsn}; repointing PgBouncer")
     pgbouncer = await runtime.in_thread(repoint_pgbouncer, server, old.standby)
+    progress("updating the endpoint registry")
+    version, generation = await _swap(server, old)
     await topology.refresh(force=True)
     return FailoverReport(
         server=server,
