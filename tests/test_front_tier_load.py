@@ -251,17 +251,23 @@ async def test_a_rolling_deploy_under_load_fails_no_request_and_keeps_every_like
     assert result.socket_errors["read"] <= 2 * len(masters) * NGINX_WORKERS, result
     assert result.acked, "no like was acknowledged"
 
-    # Every acknowledged like is there: each photo's exact count equals the
-    # users acknowledged as liking it (nothing else likes these photos), and
-    # each user sees their like.
+    # Every acknowledged like is there: each photo counts at least the users
+    # acknowledged as liking it (nothing else likes these photos), and each
+    # user sees their like. wrk is stopped with requests in flight: a like it
+    # sent but whose answer it never read may have committed too, one per
+    # connection at most.
     likers: dict[int, set[int]] = {}
     for u, p in result.acked:
         likers.setdefault(p, set()).add(u)
     fields = " ".join(f'p{p}: photo(id: "{photos[p]}") {{ likeCount }}' for p in range(len(photos)))
     body = await gql(edge, f"{{ {fields} }}")
     assert "errors" not in body, body
+    extra = 0
     for p in range(len(photos)):
-        assert body["data"][f"p{p}"]["likeCount"] == len(likers.get(p, ())), p
+        count = body["data"][f"p{p}"]["likeCount"]
+        assert count >= len(likers.get(p, ())), (p, count, likers.get(p))
+        extra += count - len(likers.get(p, ()))
+    assert extra <= 16, extra  # the run's connections
     for u, token in enumerate(tokens):
         mine = [p for p, us in likers.items() if u in us]
         if not mine:
