@@ -99,51 +99,48 @@ async def _fence(url: str) -> str:
     return "read-only"
 
 
-async def _check_standby(url: str) -> None:
-    """Refuse before fencing anything if the standby cannot take over: fencing
-    the primary without promoting would stop every write to the server."""
+async def _standby(url: str) -> psycopg.AsyncConnection[Row]:
+    """A connection to the standby, refused before anything is fenced if it
+    cannot take over: fencing the primary with nothing to promote would stop
+    every write to the server."""
     try:
         conn = await _connect(url)
     except psycopg.OperationalError as exc:
         raise FailoverError(f"the standby {_address(url)} does not answer: {exc}") from exc
-    async with conn:
-        cur = await conn.execute(
-            "SELECT pg_is_in_recovery() AS standby, "
-            "current_setting('default_transaction_read_only') = 'on' AS fenced"
-        )
-        row = await cur.fetchone()
+    cur = await conn.execute(
+        "SELECT pg_is_in_recovery() AS standby, "
+        "current_setting('default_transaction_read_only') = 'on' AS fenced"
+    )
+    row = await cur.fetchone()
     if row and not row["standby"] and row["fenced"]:
+        await conn.close()
         raise FailoverError(
             f"{_address(url)} is a fenced old primary, not a standby: rebuild it first "
             "(scripts/stack.sh servers)"
         )
+    return conn
 
 
-async def _promote(url: str) -> tuple[bool, str]:
-    """Promote the standby at `url`; returns (promoted now, last replayed LSN)."""
-    try:
-        conn = await _connect(url)
-    except psycopg.OperationalError as exc:
-        raise FailoverError(f"the standby {_address(url)} does not answer: {exc}") from exc
-    async with conn:
-        cur = await conn.execute(
-            "SELECT pg_is_in_recovery() AS standby, "
-            "coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())::text AS lsn"
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        promoted = bool(row["standby"])
-        if promoted:
-            cur = await conn.execute("SELECT pg_promote(true, %s) AS done", [PROMOTE_SECONDS])
-            done = await cur.fetchone()
-            if not done or not done["done"]:
-                raise FailoverError(f"{_address(url)} did not finish promoting")
-        # No standby follows it yet: with one still named, every commit would
-        # wait for it forever. The stack names it again once the old primary
-        # has been rebuilt as its standby.
-        await conn.execute("ALTER SYSTEM SET synchronous_standby_names = ''")
-        await conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
-        await conn.execute("SELECT pg_reload_conf()")
+async def _promote(conn: psycopg.AsyncConnection[Row]) -> tuple[bool, str]:
+    """Promote the standby; returns (promoted now, last replayed LSN)."""
+    cur = await conn.execute(
+        "SELECT pg_is_in_recovery() AS standby, "
+        "coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())::text AS lsn"
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    promoted = bool(row["standby"])
+    if promoted:
+        cur = await conn.execute("SELECT pg_promote(true, %s) AS done", [PROMOTE_SECONDS])
+        done = await cur.fetchone()
+        if not done or not done["done"]:
+            raise FailoverError(f"{conn.info.host}:{conn.info.port} did not finish promoting")
+    # No standby follows it yet: with one still named, every commit would
+    # wait for it forever. The stack names it again once the old primary
+    # has been rebuilt as its standby.
+    await conn.execute("ALTER SYSTEM SET synchronous_standby_names = ''")
+    await conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
+    await conn.execute("SELECT pg_reload_conf()")
     return promoted, str(row["lsn"])
 
 
@@ -216,11 +213,11 @@ async def failover(server: str, progress: Callable[[str], None] = lambda _: None
         raise FailoverError("the endpoint registry is empty: run `manage.py migrate_shards`")
     if not old.standby:
         raise FailoverError(f"{server} has no standby (SHARD_STANDBY_DATABASE_URLS)")
-    await _check_standby(old.standby)
-    progress(f"fencing the old primary {_address(old.primary)}")
-    fenced = await _fence(old.primary)
-    progress(f"old primary {fenced}; promoting {_address(old.standby)}")
-    promoted, lsn = await _promote(old.standby)
+    async with await _standby(old.standby) as standby:
+        progress(f"fencing the old primary {_address(old.primary)}")
+        fenced = await _fence(old.primary)
+        progress(f"old primary {fenced}; promoting {_address(old.standby)}")
+        promoted, lsn = await _promote(standby)
     # PgBouncer first: if the registry update then fails, a rerun finds the
     # standby promoted and finishes the job.
     progress(f"promoted at {lsn}; repointing PgBouncer")
