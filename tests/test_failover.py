@@ -23,8 +23,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
-from backend.shards import routing
+from backend.shards import routing, topology
 from backend.shards.ids import shard_of
 from backend.social.models import COMMENT as COMMENT_TABLE
 from tests.graphql import error_codes, gql
@@ -116,6 +117,10 @@ def _in_recovery(port: int) -> bool:
         return bool(row and row[0])
 
 
+def _port_of(url: str) -> int:
+    return int(conninfo_to_dict(url)["port"])
+
+
 def _port(name: str, index: int) -> int:
     return int(os.environ[name].split()[index])
 
@@ -123,7 +128,14 @@ def _port(name: str, index: int) -> int:
 async def test_a_shard_primary_killed_under_write_load_fails_over_losing_nothing_acknowledged(
     live: httpx.AsyncClient, edge: httpx.AsyncClient, unique: str
 ) -> None:
-    primary_port, standby_port = _port("PG_SHARD_PORTS", 1), _port("PG_SHARD_STANDBY_PORTS", 1)
+    # Which instance is shard2's primary now (the suite fails back at the end,
+    # but a stack kept from an interrupted run may have them the other way).
+    await topology.refresh(force=True)
+    endpoint = topology.endpoints()["shard2"]
+    primary_port, standby_port = _port_of(endpoint.primary), _port_of(endpoint.standby)
+    first = _port("PG_SHARD_PORTS", 1)
+    primary_name = "pg-shard2" if primary_port == first else "pg-shard2-standby"
+    assert {primary_port, standby_port} == {first, _port("PG_SHARD_STANDBY_PORTS", 1)}
     author = await _user_on(live, "shard2", f"fa{unique}")
     reader = await _user_on(live, "shard1", f"fr{unique}")
     neighbour = await _user_on(live, "shard1", f"fn{unique}")
@@ -140,7 +152,7 @@ async def test_a_shard_primary_killed_under_write_load_fails_over_losing_nothing
     )
     try:
         await _until("writes before the kill", lambda: len(load.acked) >= ACKS_BEFORE_KILL)
-        pid = _pid("pg-shard2")
+        pid = _pid(primary_name)
         os.kill(pid, signal.SIGKILL)
         await _until("the primary to die", lambda: not _running(pid), 10)
         acked_at_kill = len(load.acked)

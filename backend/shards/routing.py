@@ -102,6 +102,14 @@ async def awrite(
                 if not committing and db.is_dead_connection(exc, conn):
                     raise _DeadConnection from exc
                 raise
+            except psycopg.InternalError as exc:
+                if not committing:
+                    raise
+                # The server died during COMMIT and PgBouncer answered with
+                # an error beside it ("received 2 results from command
+                # 'COMMIT'"): the outcome is unknown, like any failed COMMIT.
+                # It is the server's unavailability, not our bug.
+                raise psycopg.OperationalError(f"COMMIT on {server} failed: {exc}") from exc
             return result
 
     async def attempt(shard_map: topology.ShardMap) -> T:
