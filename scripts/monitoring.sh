@@ -52,10 +52,31 @@ reset_worker_metrics() {
     mkdir -p "$STACK_DIR/metrics/worker"
 }
 
+# pg_instances: every PostgreSQL instance (PG_INSTANCE_NAMES, as the pid files
+# name them), its port and the server it belongs to, in POSTGRES_EXPORTER_PORTS' order.
+pg_instances() {
+    local i=1 p
+    PG_INSTANCE_NAMES=(directory) PG_INSTANCE_PORTS=("$PG_DIRECTORY_PORT")
+    PG_INSTANCE_SERVERS=(directory)
+    for p in $PG_SHARD_PORTS; do
+        PG_INSTANCE_NAMES+=("shard$i") PG_INSTANCE_PORTS+=("$p") PG_INSTANCE_SERVERS+=("shard$i")
+        i=$((i + 1))
+    done
+    PG_INSTANCE_NAMES+=(directory-standby) PG_INSTANCE_PORTS+=("$PG_DIRECTORY_STANDBY_PORT")
+    PG_INSTANCE_SERVERS+=(directory)
+    i=1
+    for p in $PG_SHARD_STANDBY_PORTS; do
+        PG_INSTANCE_NAMES+=("shard$i-standby") PG_INSTANCE_PORTS+=("$p")
+        PG_INSTANCE_SERVERS+=("shard$i")
+        i=$((i + 1))
+    done
+}
+
 render_monitoring_configs() {
-    local dir="$STACK_DIR/monitoring" i=1 p targets="" names=(directory) port
+    local dir="$STACK_DIR/monitoring" i=1 p targets="" names=() port
     mkdir -p "$dir"
-    for p in $PG_SHARD_PORTS; do names+=("shard$i"); i=$((i + 1)); done
+    pg_instances
+    names=("${PG_INSTANCE_SERVERS[@]}")
     # app instances: APP_PORT, APP_PORT+1, ... (APP_INSTANCES, default 1)
     for i in $(seq 0 $((${APP_INSTANCES:-1} - 1))); do
         targets="${targets:+$targets, }\"127.0.0.1:$((APP_PORT + i))\""
@@ -64,7 +85,7 @@ render_monitoring_configs() {
     local pg=""
     i=0
     for port in $POSTGRES_EXPORTER_PORTS; do
-        pg+="      - targets: [\"127.0.0.1:$port\"]"$'\n'"        labels: {server: ${names[$i]}}"$'\n'
+        pg+="      - targets: [\"127.0.0.1:$port\"]"$'\n'"        labels: {server: ${names[$i]}, pg_instance: ${PG_INSTANCE_NAMES[$i]}}"$'\n'
         i=$((i + 1))
     done
     export POSTGRES_TARGETS="${pg%$'\n'}"
@@ -85,8 +106,9 @@ render_monitoring_configs() {
 start_monitoring() {
     mkdir -p "$RUN" "$LOG" "$STACK_DIR/prometheus-data" "$STACK_DIR/alertmanager-data"
     render_monitoring_configs
-    local dir="$STACK_DIR/monitoring" names=(directory) ports=("$PG_DIRECTORY_PORT") i=1 p
-    for p in $PG_SHARD_PORTS; do names+=("shard$i"); ports+=("$p"); i=$((i + 1)); done
+    local dir="$STACK_DIR/monitoring" names=() ports=() i
+    pg_instances
+    names=("${PG_INSTANCE_NAMES[@]}") ports=("${PG_INSTANCE_PORTS[@]}")
 
     spawn pager pager_standin "$PY" "$ROOT/tests/pager_standin.py" --port "$PAGER_PORT" \
         --log "$LOG/pages.jsonl"
@@ -106,7 +128,8 @@ start_monitoring() {
     for i in "${!names[@]}"; do
         DATA_SOURCE_NAME="postgresql://photoshare@127.0.0.1:${ports[$i]}/postgres?sslmode=disable&application_name=postgres_exporter" \
             spawn "pg-exporter-${names[$i]}" prometheus-postgres-exporter \
-            prometheus-postgres-exporter --web.listen-address="127.0.0.1:$1"
+            prometheus-postgres-exporter --web.listen-address="127.0.0.1:$1" \
+            --extend.query-path="$ROOT/deploy/prometheus/postgres_queries.yaml"
         shift
     done
     # --check-keys: the length of Dramatiq's queues (messages not yet done).

@@ -130,7 +130,10 @@ load_monitoring_profile() {
     export BLACKBOX_PORT=$((9074 + off))
     export PAGER_PORT=$((9075 + off))
     export WORKER_METRICS_PORT=$((9077 + off))
-    export POSTGRES_EXPORTER_PORTS="$((9080 + off)) $((9081 + off)) $((9082 + off))"
+    # One postgres_exporter per PostgreSQL instance: the directory's and each
+    # shard server's first instance, then their standbys (either may be the
+    # primary after a failover).
+    export POSTGRES_EXPORTER_PORTS="$((9080 + off)) $((9081 + off)) $((9082 + off)) $((9083 + off)) $((9084 + off)) $((9085 + off))"
     if [ "$profile" = dev ]; then
         export SCRAPE_INTERVAL=15s EVALUATION_INTERVAL=15s
         export ALERT_GROUP_WAIT=30s ALERT_GROUP_INTERVAL=5m

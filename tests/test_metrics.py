@@ -225,6 +225,7 @@ async def test_prometheus_scrapes_every_target_and_loads_the_rules():
         "FanoutLagHigh",
         "QueueBacklog",
         "ReplicaLagHigh",
+        "StandbyMissing",
         "DiskFilling",
         "PushFailing",
         "ProbeFailing",
@@ -237,6 +238,14 @@ async def test_prometheus_scrapes_every_target_and_loads_the_rules():
     names = prometheus("/api/v1/label/__name__/values")
     assert "photoshare_graphql_requests_total" in names
     assert "pg_up" in names and "redis_up" in names and "memcached_up" in names
+    # Every primary reports its synchronous standby and its lag
+    # (deploy/prometheus/postgres_queries.yaml).
+    sync = prometheus("/api/v1/query", query="pg_standbys_sync")["result"]
+    assert {s["metric"]["server"]: s["value"][1] for s in sync} == {
+        name: "1" for name in ("directory", *shard_servers())
+    }
+    lag = prometheus("/api/v1/query", query="pg_replication_lag_seconds")["result"]
+    assert {s["metric"]["server"] for s in lag} == {"directory", *shard_servers()}
 
 
 def test_the_public_entry_point_does_not_serve_metrics():
