@@ -104,16 +104,19 @@ async def _abackfill(user_id: int, photo_ids: Sequence[int]) -> None:
     )
 
 
-async def ado_publish(*, photo_id: int, owner_id: int) -> bool:
+async def ado_publish(*, photo_id: int, owner_id: int, follower_count: int | None = None) -> bool:
     """Make a new photo reach feeds: the owner's own at once; returns True when
     the caller must fan it out to the followers. A huge account's photo goes
     to its recent list instead, which readers merge in, so all its followers
-    see it at once."""
+    see it at once. `follower_count`: the owner's as the upload saw it (the
+    event carries it); read from the profile when not given."""
     await _abackfill(owner_id, [photo_id])
-    [owner] = await get_users_by_ids([owner_id])
-    if owner is None:
-        return False  # the account is gone
-    if not is_huge(owner.follower_count):
+    if follower_count is None:
+        [owner] = await get_users_by_ids([owner_id])
+        if owner is None:
+            return False  # the account is gone
+        follower_count = owner.follower_count
+    if not is_huge(follower_count):
         # An account that was huge once stays in HUGE_ACCOUNTS: its recent list
         # holds photos that were never fanned out, and readers must keep pulling it.
         return True

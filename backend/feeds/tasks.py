@@ -25,7 +25,10 @@ Payload = dict[str, Any]
 async def feeds_on_photo_posted(kind: str, payload: Payload) -> None:
     """A new photo reaches its owner's feed, then its followers' (fan-out)."""
     photo_id, owner_id = int(payload["photo_id"]), int(payload["owner_id"])
-    if await ado_publish(photo_id=photo_id, owner_id=owner_id):
+    # (events recorded before the count rode along have none)
+    count = payload.get("follower_count")
+    followers = None if count is None else int(count)
+    if await ado_publish(photo_id=photo_id, owner_id=owner_id, follower_count=followers):
         await enqueue(fan_out_photo.message(photo_id, owner_id))
 
 

@@ -67,14 +67,23 @@ async def do_upload_photo(*, owner_id: int, data: bytes, caption: str | None) ->
         cur = await conn.execute(
             f'UPDATE {schema}."{PROFILE}" SET photo_count = photo_count + 1, '
             "photos_public = photos_public AND %s "
-            "WHERE user_id = %s RETURNING is_private",
+            "WHERE user_id = %s RETURNING is_private, follower_count",
             [public, owner_id],
         )
         profile = await cur.fetchone()
         if profile is None:
             raise NotFound("no such user")
         logical = shard_of(owner_id)
-        await outbox.record(conn, logical, PHOTO_POSTED, photo_id=int(row["id"]), owner_id=owner_id)
+        # The follower count rides along: the feeds' consumer decides fan-out
+        # or pull with it, without reading the owner again.
+        await outbox.record(
+            conn,
+            logical,
+            PHOTO_POSTED,
+            photo_id=int(row["id"]),
+            owner_id=owner_id,
+            follower_count=int(profile["follower_count"]),
+        )
         if public == bool(profile["is_private"]):
             # The privacy flipped while the objects were written; the sync the
             # flip started may not have seen this photo: one more.
