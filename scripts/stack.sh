@@ -323,6 +323,15 @@ start_pg_pair() {
     primary="$(pair_primary "$name")"
     if [ "$primary" = "$name" ]; then other="$name-standby"; else other="$name"; fi
     start_pg "$primary" "$(pair_port "$name" "$primary" "$port" "$sport")" "$db"
+    # The stanza exists from the start: archive_command fails until it does,
+    # and PostgreSQL then keeps every WAL segment and retries each minute.
+    local conf
+    conf="$(pg_root)/pgbackrest.conf"
+    if [ ! -f "$(pg_root)/backup/archive/$name/archive.info" ]; then
+        as_pg pgbackrest --config="$conf" --stanza="$name" stanza-create \
+            >"$LOG/backup-stanza-$name.log" 2>&1 \
+            || die "pgBackRest could not create the stanza $name, see $LOG/backup-stanza-$name.log"
+    fi
     if [ "${PG_STANDBYS:-on}" = on ]; then
         start_standby "$primary" "$(pair_port "$name" "$primary" "$port" "$sport")" \
             "$other" "$(pair_port "$name" "$other" "$port" "$sport")"
