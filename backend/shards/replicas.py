@@ -122,7 +122,9 @@ class ServerState:
 CHECK_SQL = """
 SELECT pg_is_in_recovery() AS standby,
        pg_is_in_recovery() AND pg_is_wal_replay_paused() AS paused,
-       (SELECT status FROM pg_stat_wal_receiver) AS receiver,
+       -- Its status is hidden from roles without pg_read_all_stats; the row
+       -- itself (a WAL receiver runs: it exits when its primary is gone) is not.
+       (SELECT coalesce(status, 'running') FROM pg_stat_wal_receiver) AS receiver,
        pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) AS behind_bytes,
        extract(epoch FROM now() - pg_last_xact_replay_timestamp()) AS replay_age
 """
@@ -133,7 +135,7 @@ def lag_of(row: dict[str, Any]) -> float:
     primary: a `_replica` route with no standby behind it)."""
     if not row["standby"]:
         return 0.0
-    if row["receiver"] != "streaming":
+    if row["receiver"] not in {"streaming", "running"}:
         # Not receiving: the primary may be far ahead, by how much is unknown.
         return math.inf
     behind = row["behind_bytes"]
