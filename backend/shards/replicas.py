@@ -99,10 +99,19 @@ def failed(server: str, exc: BaseException) -> None:
     down until the next check; any other error (a query cancelled by a
     recovery conflict, a schema not replayed yet) costs only that statement,
     which runs again on the primary."""
-    if isinstance(exc, psycopg.OperationalError) and not isinstance(
-        exc, psycopg.errors.QueryCanceled
-    ):
+    if is_connection_failure(exc):
         _health().mark_down(server, exc)
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """The server could not be reached or went away: no SQLSTATE (a client-side
+    failure, a pool timeout), class 08 (connection exception, PgBouncer's
+    login errors too) or 57P (shut down, starting up). Not a statement the
+    standby cancelled (57014, or 40001 on a recovery conflict)."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith(("08", "57P"))
 
 
 @dataclass

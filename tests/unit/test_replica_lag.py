@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg_pool import PoolTimeout
 
-from backend.shards.replicas import lag_of
+from backend.shards.replicas import is_connection_failure, lag_of
 
 pytestmark = pytest.mark.unit
 
@@ -57,3 +59,14 @@ def test_a_route_to_a_primary_is_never_behind() -> None:
 
 def test_a_standby_that_never_replayed_a_transaction_is_behind_when_wal_waits() -> None:
     assert lag_of(row(behind_bytes=10, replay_age=None)) == math.inf
+
+
+def test_only_connection_failures_mark_a_standby_down() -> None:
+    assert is_connection_failure(psycopg.OperationalError("connection refused"))
+    assert is_connection_failure(PoolTimeout("no connection in 5 s"))
+    assert is_connection_failure(psycopg.errors.AdminShutdown())
+    assert is_connection_failure(psycopg.errors.ProtocolViolation())  # PgBouncer's 08P01
+    # A statement the standby cancelled costs only itself.
+    assert not is_connection_failure(psycopg.errors.SerializationFailure())
+    assert not is_connection_failure(psycopg.errors.QueryCanceled())
+    assert not is_connection_failure(psycopg.errors.UndefinedTable())
