@@ -72,7 +72,7 @@ def split(counter: Counter[str]) -> dict[str, int]:
 async def main() -> None:
     log("replica_reads: 60 photos of 10 followed owners, 3 comments each")
     token, user_ids, photo_ids = await build()
-    pages = {
+    pages: dict[str, dict[str, Any]] = {
         "feed": {"query": feed_page(20)},
         "profile": {"query": PROFILE_PAGE, "variables": {"id": str(user_ids[1])}},
     }
