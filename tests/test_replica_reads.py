@@ -16,8 +16,8 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +79,8 @@ def replica_settings(settings: Any) -> Any:
     settings.REPLICA_MAX_LAG_SECONDS = 0.5
     # A check's finding is trusted for two intervals: long enough for the
     # steps of one read on a loaded machine.
-    settings.REPLICA_CHECK_SECONDS = 0.5
-    settings.REPLICA_AFTER_WRITE_SECONDS = 3.0
+    settings.REPLICA_CHECK_SECONDS = 2.0
+    settings.REPLICA_AFTER_WRITE_SECONDS = 5.0
     return settings
 
 
@@ -103,8 +103,8 @@ async def _replicas_caught_up() -> None:
     await _wait_for(all_usable, "every standby to catch up")
 
 
-@asynccontextmanager
-async def _world(client: httpx.AsyncClient, unique: str) -> AsyncIterator[dict[str, Any]]:
+async def _world(client: httpx.AsyncClient, unique: str) -> dict[str, Any]:
+    """An owner with two photos (two comments each, by a commenter), and a stranger."""
     owner = await sign_up(client, f"rro_{unique}")
     commenter = await sign_up(client, f"rrc_{unique}")
     stranger = await sign_up(client, f"rrs_{unique}")
@@ -121,7 +121,7 @@ async def _world(client: httpx.AsyncClient, unique: str) -> AsyncIterator[dict[s
         "user_ids": user_ids,
     }
     await topology.arefresh()
-    yield world
+    return world
 
 
 async def _forget(world: dict[str, Any]) -> None:
@@ -173,30 +173,30 @@ async def _set_bio(user_id: int, bio: str) -> None:
 async def test_a_strangers_profile_photos_and_comments_come_from_the_standby(
     client: httpx.AsyncClient, unique: str, replica_settings: Any
 ) -> None:
-    async with _world(client, unique) as world:
-        await _replicas_caught_up()
-        data, counter = await _read(client, world)
-        _check_stranger_view(data, world)
-        server = world["server"]
-        # Profile, photo list, comment pages, authors' profiles: all on the
-        # standby of the owner's server; its primary saw nothing.
-        assert counter[f"{server}:replica"] >= 3, counter
-        assert counter[server] == 0, counter
-        # The directory's accounts too; only the token lookup is on its primary.
-        assert counter["default:replica"] >= 1, counter
-        assert counter["default"] == 1, counter
+    world = await _world(client, unique)
+    await _replicas_caught_up()
+    data, counter = await _read(client, world)
+    _check_stranger_view(data, world)
+    server = world["server"]
+    # Profile, photo list, comment pages, authors' profiles: all on the
+    # standby of the owner's server; its primary saw nothing.
+    assert counter[f"{server}:replica"] >= 3, counter
+    assert counter[server] == 0, counter
+    # The directory's accounts too; only the token lookup is on its primary.
+    assert counter["default:replica"] >= 1, counter
+    assert counter["default"] == 1, counter
 
-        # Proof that the standby answered: paused, it still has the old bio.
-        # (The lag check would now skip it, a test of its own below; no
-        # check runs in this test's time.)
-        replica_settings.REPLICA_CHECK_SECONDS = 3600.0
-        assert (await replicas.acheck_all())[server].usable
-        with replay_paused(server):
-            await _set_bio(world["owner_id"], "changed on the primary")
-            data, counter = await _read(client, world)
-            assert counter[f"{server}:replica"] >= 1 and counter[server] == 0, counter
-            assert data["user"]["bio"] is None, "the paused standby must answer the old row"
-        await _replicas_caught_up()
+    # Proof that the standby answered: paused, it still has the old bio.
+    # (The lag check would now skip it, a test of its own below; no
+    # check runs in this test's time.)
+    replica_settings.REPLICA_CHECK_SECONDS = 3600.0
+    assert (await replicas.acheck_all())[server].usable
+    with replay_paused(server):
+        await _set_bio(world["owner_id"], "changed on the primary")
+        data, counter = await _read(client, world)
+        assert counter[f"{server}:replica"] >= 1 and counter[server] == 0, counter
+        assert data["user"]["bio"] is None, "the paused standby must answer the old row"
+    await _replicas_caught_up()
 
 
 async def test_a_users_own_writes_are_read_from_the_primary(
@@ -206,126 +206,126 @@ async def test_a_users_own_writes_are_read_from_the_primary(
     writer while that photo's standby applies nothing: the writer sees both
     (read from the primary); a stranger reading the same is served by the
     paused standby, which does not have them yet."""
-    async with _world(client, unique) as world:
-        await _replicas_caught_up()
-        server = world["server"]
-        photo_id = world["photo_ids"][0]
-        writer = world["commenter"]
-        photo_view = """
-        query($id: ID!) { photo(id: $id) { likeCount viewerHasLiked commentCount
-          comments(first: 5) { edges { node { text author { username } } } } } }"""
-        # The standby stays "healthy" as last checked (no check runs in this
-        # test's time), so only the after-write rule keeps the writer off it.
-        replica_settings.REPLICA_CHECK_SECONDS = 3600.0
-        replica_settings.REPLICA_AFTER_WRITE_SECONDS = 60.0
-        assert (await replicas.acheck_all())[server].usable
-        with replay_paused(server):
-            body = await gql(
-                client,
-                'mutation($id: ID!) { addComment(photoId: $id, text: "mine") { id } }',
-                {"id": str(photo_id)},
-                token=writer["token"],
-            )
-            assert "errors" not in body, body
-            body = await gql(
-                client,
-                "mutation($id: ID!) { likePhoto(id: $id) { likeCount } }",
-                {"id": str(photo_id)},
-                token=writer["token"],
-            )
-            assert "errors" not in body, body
-            await ainvalidate_photos([photo_id])
+    world = await _world(client, unique)
+    await _replicas_caught_up()
+    server = world["server"]
+    photo_id = world["photo_ids"][0]
+    writer = world["commenter"]
+    photo_view = """
+    query($id: ID!) { photo(id: $id) { likeCount viewerHasLiked commentCount
+      comments(first: 5) { edges { node { text author { username } } } } } }"""
+    # The standby stays "healthy" as last checked (no check runs in this
+    # test's time), so only the after-write rule keeps the writer off it.
+    replica_settings.REPLICA_CHECK_SECONDS = 3600.0
+    replica_settings.REPLICA_AFTER_WRITE_SECONDS = 60.0
+    assert (await replicas.acheck_all())[server].usable
+    with replay_paused(server):
+        body = await gql(
+            client,
+            'mutation($id: ID!) { addComment(photoId: $id, text: "mine") { id } }',
+            {"id": str(photo_id)},
+            token=writer["token"],
+        )
+        assert "errors" not in body, body
+        body = await gql(
+            client,
+            "mutation($id: ID!) { likePhoto(id: $id) { likeCount } }",
+            {"id": str(photo_id)},
+            token=writer["token"],
+        )
+        assert "errors" not in body, body
+        await ainvalidate_photos([photo_id])
 
-            with count_statements() as counter:
-                body = await gql(client, photo_view, {"id": str(photo_id)}, token=writer["token"])
-            assert "errors" not in body, body
-            photo = body["data"]["photo"]
-            assert photo["likeCount"] == 1 and photo["viewerHasLiked"] is True
-            assert photo["commentCount"] == 3
-            assert photo["comments"]["edges"][0]["node"]["text"] == "mine"
-            assert not any(k.endswith(":replica") for k in counter), counter
+        with count_statements() as counter:
+            body = await gql(client, photo_view, {"id": str(photo_id)}, token=writer["token"])
+        assert "errors" not in body, body
+        photo = body["data"]["photo"]
+        assert photo["likeCount"] == 1 and photo["viewerHasLiked"] is True
+        assert photo["commentCount"] == 3
+        assert photo["comments"]["edges"][0]["node"]["text"] == "mine"
+        assert not any(k.endswith(":replica") for k in counter), counter
 
-            # The stranger wrote nothing: the (paused) standby serves them.
-            await ainvalidate_photos([photo_id])
-            with count_statements() as counter:
-                body = await gql(
-                    client, photo_view, {"id": str(photo_id)}, token=world["stranger"]["token"]
-                )
-            assert "errors" not in body, body
-            assert counter[f"{server}:replica"] >= 1, counter
-            assert body["data"]["photo"]["commentCount"] == 2
-            await ainvalidate_photos([photo_id])
-        await _replicas_caught_up()
+        # The stranger wrote nothing: the (paused) standby serves them.
+        await ainvalidate_photos([photo_id])
+        with count_statements() as counter:
+            body = await gql(
+                client, photo_view, {"id": str(photo_id)}, token=world["stranger"]["token"]
+            )
+        assert "errors" not in body, body
+        assert counter[f"{server}:replica"] >= 1, counter
+        assert body["data"]["photo"]["commentCount"] == 2
+        await ainvalidate_photos([photo_id])
+    await _replicas_caught_up()
 
 
 @pytest.mark.usefixtures("replica_settings")
 async def test_the_owners_own_photo_list_and_profile_come_from_the_primary(
     client: httpx.AsyncClient, unique: str
 ) -> None:
-    async with _world(client, unique) as world:
-        await _replicas_caught_up()
-        data, counter = await _read(client, world, as_="owner")
-        _check_stranger_view(data, world)
-        server = world["server"]
-        # Their own profile and photo list from the primary; the comments
-        # (and their author's profile) may come from the standby.
-        assert counter[server] >= 2, counter
-        assert counter[f"{server}:replica"] >= 1, counter
+    world = await _world(client, unique)
+    await _replicas_caught_up()
+    data, counter = await _read(client, world, as_="owner")
+    _check_stranger_view(data, world)
+    server = world["server"]
+    # Their own profile and photo list from the primary; the comments
+    # (and their author's profile) may come from the standby.
+    assert counter[server] >= 2, counter
+    assert counter[f"{server}:replica"] >= 1, counter
 
 
 @pytest.mark.usefixtures("replica_settings")
 async def test_a_lagging_standby_is_skipped_until_it_catches_up(
     client: httpx.AsyncClient, unique: str
 ) -> None:
-    async with _world(client, unique) as world:
-        await _replicas_caught_up()
-        server = world["server"]
-        data, counter = await _read(client, world)
-        assert counter[f"{server}:replica"] >= 1 and counter[server] == 0, counter
+    world = await _world(client, unique)
+    await _replicas_caught_up()
+    server = world["server"]
+    data, counter = await _read(client, world)
+    assert counter[f"{server}:replica"] >= 1 and counter[server] == 0, counter
 
-        with replay_paused(server):
-            await _set_bio(world["owner_id"], "written while the standby lags")
+    with replay_paused(server):
+        await _set_bio(world["owner_id"], "written while the standby lags")
 
-            async def read_from_primary() -> tuple[dict[str, Any], Counter[str]] | None:
-                data, counter = await _read(client, world)
-                return (data, counter) if counter[f"{server}:replica"] == 0 else None
-
-            # Within a check interval or two the lag is seen and reads leave it.
-            data, counter = await _wait_for(read_from_primary, "reads to leave the standby")
-            _check_stranger_view(data, world, bio="written while the standby lags")
-            assert counter[server] >= 3, counter
-            state = replicas.state(server)
-            assert not state.usable and state.lag_seconds is not None
-            assert state.lag_seconds > 0.5
-
-        async def read_from_replica() -> tuple[dict[str, Any], Counter[str]] | None:
+        async def read_from_primary() -> tuple[dict[str, Any], Counter[str]] | None:
             data, counter = await _read(client, world)
-            return (data, counter) if counter[server] == 0 else None
+            return (data, counter) if counter[f"{server}:replica"] == 0 else None
 
-        data, counter = await _wait_for(read_from_replica, "reads to return to the standby")
+        # Within a check interval or two the lag is seen and reads leave it.
+        data, counter = await _wait_for(read_from_primary, "reads to leave the standby")
         _check_stranger_view(data, world, bio="written while the standby lags")
-        assert counter[f"{server}:replica"] >= 3, counter
+        assert counter[server] >= 3, counter
+        state = replicas.state(server)
+        assert not state.usable and state.lag_seconds is not None
+        assert state.lag_seconds > 0.5
+
+    async def read_from_replica() -> tuple[dict[str, Any], Counter[str]] | None:
+        data, counter = await _read(client, world)
+        return (data, counter) if counter[server] == 0 else None
+
+    data, counter = await _wait_for(read_from_replica, "reads to return to the standby")
+    _check_stranger_view(data, world, bio="written while the standby lags")
+    assert counter[f"{server}:replica"] >= 3, counter
 
 
 async def test_with_the_setting_off_nothing_reads_from_a_standby(
     client: httpx.AsyncClient, unique: str, settings: Any
 ) -> None:
     settings.REPLICA_READS = frozenset()
-    async with _world(client, unique) as world:
-        await _replicas_caught_up()
-        data, counter = await _read(client, world)
-        _check_stranger_view(data, world)
-        assert not any(k.endswith(":replica") for k in counter), counter
+    world = await _world(client, unique)
+    await _replicas_caught_up()
+    data, counter = await _read(client, world)
+    _check_stranger_view(data, world)
+    assert not any(k.endswith(":replica") for k in counter), counter
 
-        # One kind on: only its reads move.
-        settings.REPLICA_READS = frozenset({"comments"})
-        settings.REPLICA_CHECK_SECONDS = 0.5
-        data, counter = await _read(client, world)
-        _check_stranger_view(data, world)
-        server = world["server"]
-        # The comment pages of the two photos (one statement), nothing else.
-        assert counter[f"{server}:replica"] == 1, counter
-        assert counter["default:replica"] == 0, counter
+    # One kind on: only its reads move.
+    settings.REPLICA_READS = frozenset({"comments"})
+    settings.REPLICA_CHECK_SECONDS = 2.0
+    data, counter = await _read(client, world)
+    _check_stranger_view(data, world)
+    server = world["server"]
+    # The comment pages of the two photos (one statement), nothing else.
+    assert counter[f"{server}:replica"] == 1, counter
+    assert counter["default:replica"] == 0, counter
 
 
 def _pid(name: str) -> int:
@@ -358,20 +358,20 @@ def _stopped(name: str) -> Iterator[None]:
 async def test_a_lost_standby_costs_no_error_and_is_used_again_when_back(
     client: httpx.AsyncClient, unique: str
 ) -> None:
-    async with _world(client, unique) as world:
-        await _replicas_caught_up()
-        server = world["server"]
-        # Nothing is written while it is down: its primary's commits would
-        # wait for it (synchronous replication, 0061).
-        with _stopped(f"pg-{server}-standby"):
-            for _ in range(3):
-                data, counter = await _read(client, world)
-                _check_stranger_view(data, world)
-                assert counter[server] >= 3, counter
-            state = replicas.state(server)
-            assert not state.usable and state.error
+    world = await _world(client, unique)
+    await _replicas_caught_up()
+    server = world["server"]
+    # Nothing is written while it is down: its primary's commits would
+    # wait for it (synchronous replication, 0061).
+    with _stopped(f"pg-{server}-standby"):
+        for _ in range(3):
+            data, counter = await _read(client, world)
+            _check_stranger_view(data, world)
+            assert counter[server] >= 3, counter
+        state = replicas.state(server)
+        assert not state.usable and state.error
 
-        await _replicas_caught_up()
-        data, counter = await _read(client, world)
-        _check_stranger_view(data, world)
-        assert counter[f"{server}:replica"] >= 3 and counter[server] == 0, counter
+    await _replicas_caught_up()
+    data, counter = await _read(client, world)
+    _check_stranger_view(data, world)
+    assert counter[f"{server}:replica"] >= 3 and counter[server] == 0, counter

@@ -124,6 +124,9 @@ class ServerState:
     # When the last check that found it usable started: what it found is
     # trusted for VALID_CHECKS check intervals, no longer (a check may hang).
     ok_at: float = -math.inf
+    # When the check whose finding this is started: a slower, older check
+    # (one that waited on a standby since restarted) must not overwrite it.
+    found_at: float = -math.inf
     task: asyncio.Task[None] | None = None
 
 
@@ -203,10 +206,16 @@ class Health:
                 row: dict[str, Any] | None = await cur.fetchone()  # type: ignore[assignment]
             assert row is not None
         except Exception as exc:  # down, refusing, or the pool is closing
+            if started < st.found_at:
+                return st
+            st.found_at = started
             if st.usable:
                 log.warning("replica of %s unreachable, reading from its primary: %s", server, exc)
             st.usable, st.error, st.lag_seconds = False, str(exc), None
             return st
+        if started < st.found_at:
+            return st
+        st.found_at = started
         lag = lag_of(row)
         usable = lag <= settings.REPLICA_MAX_LAG_SECONDS
         if usable != st.usable:
