@@ -186,7 +186,8 @@ class Health:
         st = self.state(server)
         if st.usable:
             log.warning("replica of %s failed, reading from its primary: %s", server, exc)
-        st.usable, st.error = False, str(exc)
+        # A check that started before this failure must not undo it.
+        st.usable, st.error, st.found_at = False, str(exc), time.monotonic()
 
     async def _check_in_background(self, server: str) -> None:
         try:

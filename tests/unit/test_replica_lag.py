@@ -8,9 +8,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from django.conf import settings
 from psycopg_pool import PoolTimeout
 
-from backend.shards.replicas import is_connection_failure, lag_of
+from backend.shards.replicas import KINDS, is_connection_failure, lag_of
 
 pytestmark = pytest.mark.unit
 
@@ -70,3 +71,7 @@ def test_only_connection_failures_mark_a_standby_down() -> None:
     assert not is_connection_failure(psycopg.errors.SerializationFailure())
     assert not is_connection_failure(psycopg.errors.QueryCanceled())
     assert not is_connection_failure(psycopg.errors.UndefinedTable())
+
+
+def test_the_kinds_settings_accepts_are_the_kinds_selectors_name() -> None:
+    assert set(KINDS) == set(settings.REPLICA_READ_KINDS)
