@@ -9,9 +9,11 @@ there, on the one long-lived loop that uses them:
 
 What is opened: an async PostgreSQL pool per server (the directory and each
 physical shard server, plus a second "nested" pool per shard server for
-transactions opened while another is held), the Redis client, the Memcached
-client. Domain code reaches them through `current()`; nothing creates a pool
-on a loop it does not own, so no pool outlives its loop.
+transactions opened while another is held, and a "replica" pool per server,
+to its hot standby, for reads that may be stale: backend/shards/replicas.py),
+the Redis client, the Memcached client. Domain code reaches them through
+`current()`; nothing creates a pool on a loop it does not own, so no pool
+outlives its loop.
 
 `in_thread` is the one bridge to blocking code: CPU-bound work (password
 hashing, image decoding) and libraries with no async API (boto3, Django's
@@ -88,11 +90,15 @@ def direct_conninfo(server: str) -> str:
 
 def _pool_conninfo(server: str, purpose: str) -> str:
     info = conninfo(server)
-    suffix = str(settings.DB_NESTED_POOL_SUFFIX)
-    if purpose != "nested" or not suffix:
+    suffix = {
+        "nested": str(settings.DB_NESTED_POOL_SUFFIX),
+        "replica": str(settings.DB_REPLICA_POOL_SUFFIX),
+    }.get(purpose, "")
+    if not suffix:
         return info
     # PgBouncer pools per database name: `<db>_nested` is the same database
-    # with a pool of its own (deploy/pgbouncer.ini.template).
+    # with a pool of its own, `<db>_replica` the server's hot standby
+    # (deploy/pgbouncer-databases.ini.template).
     dbname = conninfo_to_dict(info).get("dbname")
     return make_conninfo(info, dbname=f"{dbname}{suffix}")
 
@@ -128,7 +134,9 @@ AttemptWithBackoff.DELAY_BACKOFF = 1.0
 def _pool(server: str, purpose: str) -> AsyncConnectionPool:
     return AsyncConnectionPool(
         _pool_conninfo(server, purpose),
-        min_size=1,
+        # The replica pool connects on first use: with REPLICA_READS empty it
+        # never does (backend/shards/replicas.py).
+        min_size=0 if purpose == "replica" else 1,
         max_size=int(settings.DB_POOL_MAX),
         kwargs={
             "autocommit": True,
@@ -166,6 +174,7 @@ class Runtime:
             self.pools[(server, "main")] = _pool(server, "main")
             if server != DIRECTORY:
                 self.pools[(server, "nested")] = _pool(server, "nested")
+            self.pools[(server, "replica")] = _pool(server, "replica")
         # wait=False: a server that is down must not stop the process from
         # starting (/readyz reports it); its pool connects when it is back.
         for pool in self.pools.values():

@@ -200,12 +200,18 @@ def test_pgbouncer_pools_in_transaction_mode_with_the_configured_sizes() -> None
         assert config["pool_mode"] == "transaction", port
         pools = {r["name"]: r for r in _pgbouncer_show(port, "DATABASES")}
         pools.pop("pgbouncer")
-        # main, nested, and the reads that may go to the standby (_replica)
-        assert len(pools) == 3, pools
-        assert any(str(name).endswith("_replica") for name in pools), pools
+        # The main pool, the nested transactions' pool, and the route of
+        # reads that may be stale to the pair's other instance, its hot
+        # standby (docs/decisions/0068-replica-reads.md).
+        main = next(n for n in pools if not str(n).endswith(("_nested", "_replica")))
+        nested_name = f"{main}{settings.DB_NESTED_POOL_SUFFIX}"
+        replica_name = f"{main}{settings.DB_REPLICA_POOL_SUFFIX}"
+        assert set(pools) == {main, nested_name, replica_name}, pools
         for name, row in pools.items():
-            want = nested if str(name).endswith(settings.DB_NESTED_POOL_SUFFIX) else pool_size
+            want = nested if name == nested_name else pool_size
             assert row["pool_size"] == want, row
+        assert pools[replica_name]["database"] == pools[main]["database"]
+        assert pools[replica_name]["port"] != pools[main]["port"], "not routed to the standby"
 
 
 @pytest.mark.parametrize("server", ["default", "shard1"])

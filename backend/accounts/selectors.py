@@ -14,7 +14,7 @@ from backend.accounts.cache import USER_TTL, user_key
 from backend.accounts.models import ACCOUNT, SEARCH_TERM, TOKEN, Profile, SearchTerm
 from backend.accounts.search import prefix_range, search_form
 from backend.errors import Forbidden, InvalidInput
-from backend.shards import db, routing
+from backend.shards import db, replicas, routing
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,10 @@ async def get_account_by_username(username: str) -> AccountRecord | None:
     return AccountRecord(**rows[0]) if rows else None
 
 
-async def get_accounts_by_ids(ids: Iterable[int]) -> dict[int, AccountRecord]:
+async def get_accounts_by_ids(
+    ids: Iterable[int], *, kind: str | None = None
+) -> dict[int, AccountRecord]:
+    """Accounts by ID (`kind`: a read that may be stale, see replicas)."""
     wanted = list(set(ids))
     if not wanted:
         return {}
@@ -166,6 +169,7 @@ async def get_accounts_by_ids(ids: Iterable[int]) -> dict[int, AccountRecord]:
         db.DIRECTORY,
         f'SELECT id, username, email, password, created_at FROM "{ACCOUNT}" WHERE id = ANY(%s)',
         [wanted],
+        kind=kind,
     )
     return {int(r["id"]): AccountRecord(**r) for r in rows}
 
@@ -203,9 +207,10 @@ async def get_users_by_ids_partial(
     ids: list[int],
 ) -> tuple[dict[int, UserRecord], dict[int, BaseException]]:
     """Users by ID whose profile's server answered, and the IDs whose did not
-    (the directory must answer: it names every account)."""
-    accounts = await get_accounts_by_ids(ids)
-    part = await routing.afetch_many_partial(Profile, "user_id", accounts)
+    (the directory must answer: it names every account). Profiles may be
+    read from the hot standbys (replicas.PROFILES) where the caller allows."""
+    accounts = await get_accounts_by_ids(ids, kind=replicas.PROFILES)
+    part = await routing.afetch_many_partial(Profile, "user_id", accounts, kind=replicas.PROFILES)
     profiles = {int(r["user_id"]): Profile(**r) for r in part.rows}
     out: dict[int, UserRecord] = {}
     for user_id in ids:

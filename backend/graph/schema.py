@@ -26,6 +26,7 @@ from backend.graph.notifications.mutations import Mutation as NotificationMutati
 from backend.graph.persisted import PersistedQueries
 from backend.graph.photos.mutations import Mutation as PhotoMutation
 from backend.graph.photos.queries import Query as PhotoQuery
+from backend.graph.replica_reads import ReplicaReads
 from backend.graph.social.mutations import GraphMutation
 from backend.graph.social.mutations import Mutation as SocialMutation
 from backend.graph.social.queries import Query as SocialQuery
@@ -81,6 +82,8 @@ def build_schema(**kwargs: Any) -> Schema:
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             # Size checks, then the validation cache; cost and rate limits.
             RequestLimits,
+            # Whether this request's reads may use the hot standbys.
+            ReplicaReads,
         ],
         **kwargs,
     )

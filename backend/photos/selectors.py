@@ -9,7 +9,7 @@ from datetime import datetime
 from backend import caching
 from backend.photos.cache import PHOTO_TTL, photo_key
 from backend.photos.models import PHOTO, Photo
-from backend.shards import routing
+from backend.shards import replicas, routing
 from backend.shards.db import Row
 from backend.shards.ids import MAX_ID, shard_of
 
@@ -51,13 +51,17 @@ async def get_photos_by_ids(ids: Iterable[int]) -> dict[int, PhotoRecord]:
     return {int(r["id"]): PhotoRecord.from_row(r) for r in rows}
 
 
-async def get_photos_of_user(*, owner_id: int, before: int | None, limit: int) -> list[PhotoRecord]:
-    """The user's photos, newest first, older than `before` (a photo ID)."""
+async def get_photos_of_user(
+    *, owner_id: int, before: int | None, limit: int, stale_ok: bool = True
+) -> list[PhotoRecord]:
+    """The user's photos, newest first, older than `before` (a photo ID).
+    `stale_ok=False`: never from a hot standby (the owner's own list)."""
     rows = await routing.aquery(
         shard_of(owner_id),
         f'SELECT * FROM {{schema}}."{PHOTO}" WHERE owner_id = %s AND id < %s '
         "ORDER BY id DESC LIMIT %s",
         [owner_id, before if before is not None else MAX_ID, limit],
+        kind=replicas.PHOTO_LISTS if stale_ok else None,
     )
     return [PhotoRecord.from_row(r) for r in rows]
 
@@ -65,8 +69,10 @@ async def get_photos_of_user(*, owner_id: int, before: int | None, limit: int) -
 async def get_photos_by_ids_partial(
     ids: Iterable[int],
 ) -> tuple[dict[int, PhotoRecord], dict[int, BaseException]]:
-    """Photos by ID from the servers that answer, and the IDs whose server did not."""
-    part = await routing.afetch_many_partial(Photo, "id", ids)
+    """Photos by ID from the servers that answer, and the IDs whose server did
+    not. Rows may come from the hot standbys (replicas.PHOTO_LISTS) where the
+    caller allows."""
+    part = await routing.afetch_many_partial(Photo, "id", ids, kind=replicas.PHOTO_LISTS)
     return {int(r["id"]): PhotoRecord.from_row(r) for r in part.rows}, part.unavailable
 
 

@@ -73,6 +73,28 @@ if not set(SHARD_STANDBY_SERVERS) <= set(SHARD_SERVERS):
 PGBOUNCER_CONFIG_DIR = env("PGBOUNCER_CONFIG_DIR")
 DB_NESTED_POOL_SUFFIX = env("DB_NESTED_POOL_SUFFIX")
 
+# Reads that may be stale, on the hot standbys (backend/shards/replicas.py,
+# docs/decisions/0068-replica-reads.md).
+DB_REPLICA_POOL_SUFFIX = env("DB_REPLICA_POOL_SUFFIX")
+REPLICA_READ_KINDS = ("profiles", "photo_lists", "comments")
+REPLICA_READS = frozenset(env_list("REPLICA_READS"))
+if REPLICA_READS - set(REPLICA_READ_KINDS):
+    raise ValueError(
+        f"REPLICA_READS: unknown kinds {sorted(REPLICA_READS - set(REPLICA_READ_KINDS))}; "
+        f"known: {', '.join(REPLICA_READ_KINDS)}"
+    )
+REPLICA_MAX_LAG_SECONDS = float(env("REPLICA_MAX_LAG_SECONDS"))
+REPLICA_CHECK_SECONDS = float(env("REPLICA_CHECK_SECONDS"))
+REPLICA_AFTER_WRITE_SECONDS = float(env("REPLICA_AFTER_WRITE_SECONDS"))
+if REPLICA_AFTER_WRITE_SECONDS <= REPLICA_MAX_LAG_SECONDS + 2 * REPLICA_CHECK_SECONDS:
+    # A writer's own reads leave the primary only once every replica still
+    # in use has applied the write: a replica is used while a check that
+    # started at most 2 check intervals ago found it at most the lag behind.
+    raise ValueError(
+        "REPLICA_AFTER_WRITE_SECONDS must exceed "
+        "REPLICA_MAX_LAG_SECONDS + 2 * REPLICA_CHECK_SECONDS"
+    )
+
 # The request path, workers and commands reach every server through the
 # runtime's async pools (backend/runtime.py), which go through PgBouncer;
 # Django's connections serve only migrations (and the shard migrator), so

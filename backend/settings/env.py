@@ -70,6 +70,36 @@ VARIABLES: dict[str, Var] = {
             "appended to a shard server's database name by the pool for nested transactions, "
             "so PgBouncer gives them a pool of their own; empty without PgBouncer",
         ),
+        Var(
+            "DB_REPLICA_POOL_SUFFIX",
+            "_replica",
+            "appended to a server's database name by the pool for reads that may be stale: "
+            "PgBouncer routes `<db>_replica` to the server's hot standby; empty: the primary",
+        ),
+        Var(
+            "REPLICA_READS",
+            "",
+            "kinds of reads that may use the hot standbys, comma-separated: profiles (other "
+            "users' profiles), photo_lists (users' photo lists, photos by ID), comments; "
+            "empty: none (docs/decisions/0068-replica-reads.md)",
+        ),
+        Var(
+            "REPLICA_MAX_LAG_SECONDS",
+            "1",
+            "a standby further behind its primary than this serves no reads until it catches up",
+        ),
+        Var(
+            "REPLICA_CHECK_SECONDS",
+            "1",
+            "how often each process checks each standby's lag and health (in the background)",
+        ),
+        Var(
+            "REPLICA_AFTER_WRITE_SECONDS",
+            "5",
+            "a user who wrote (any mutation) reads only from the primaries for this long, so "
+            "they see their own writes; more than REPLICA_MAX_LAG_SECONDS + "
+            "2 x REPLICA_CHECK_SECONDS",
+        ),
         Var("LOGICAL_SHARDS", "512", "number of logical shards (schemas), at most 8192"),
         Var("DB_POOL_MAX", "10", "max connections per pool per process"),
         Var("REDIS_URL", "redis://127.0.0.1:6390/0", "Redis for feeds, photo map, rate limits"),

@@ -2,7 +2,8 @@
 servers, through the runtime's async pools (backend/runtime.py).
 
 A page that touches several servers asks them concurrently. Every statement
-is counted per server (backend.shards.stats) for query-count tests.
+is counted per server (backend.shards.stats) for query-count tests; those a
+hot standby served count as `<server>:replica` (backend.shards.replicas).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from backend import runtime
 from backend.runtime import DIRECTORY
-from backend.shards import stats
+from backend.shards import replicas, stats
 
 Row = dict[str, Any]
 
@@ -69,7 +70,8 @@ def direct_conninfo(server: str) -> str:
 async def aconnection(
     server: str, purpose: str = "main"
 ) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
-    """A pooled connection. `purpose="nested"`: a second pool for transactions
+    """A pooled connection (`purpose="replica"`: the hot standby, for reads
+    that may be stale). `purpose="nested"`: a second pool for transactions
     opened while another one is held (a follow's mirror write): drawn from the
     same pool, busy outer transactions could take every connection and wait
     forever for their inner ones."""
@@ -135,17 +137,47 @@ def _is_read(sql: str) -> bool:
     return head in {"SELECT", "(SELECT", "SHOW", "VALUES"}
 
 
-async def aexecute(server: str, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+async def aexecute(
+    server: str,
+    sql: str,
+    params: Sequence[Any] | dict[str, Any] = (),
+    *,
+    kind: str | None = None,
+) -> list[Row]:
     """Run one statement on `server` (autocommit) and return its rows.
+
+    `kind` names a read that may be stale (backend.shards.replicas): it runs
+    on the server's hot standby when that kind is turned on, the caller
+    allows it and the standby is healthy; if it fails there, it runs again
+    on the primary, so a replica that is down or lagging costs no error.
 
     A read that fails on a dead pooled connection (the server restarted since
     the connection was made) runs once more on a fresh one: reads are safe to
     repeat. A write is repeated only when the server had ended the session
     before it was sent (AdminShutdown), so it never ran.
     """
+    if kind is not None and replicas.wanted(server, kind):
+        try:
+            return await _execute(server, replicas.PURPOSE, sql, params)
+        except psycopg.Error as exc:  # PoolTimeout included
+            replicas.failed(server, exc)
+            log.info("a read on %s's replica failed, reading from the primary: %s", server, exc)
+    return await _execute(server, "main", sql, params)
+
+
+def counted_as(server: str, purpose: str) -> str:
+    """How statements count (stats.record, the metrics' `server` label): by
+    server, and `<server>:replica` for those its standby served."""
+    return f"{server}:{purpose}" if purpose == replicas.PURPOSE else server
+
+
+async def _execute(
+    server: str, purpose: str, sql: str, params: Sequence[Any] | dict[str, Any]
+) -> list[Row]:
+    label = counted_as(server, purpose)
     for attempt in (1, 2):
-        async with aconnection(server) as conn:
-            stats.record(server)
+        async with aconnection(server, purpose) as conn:
+            stats.record(label)
             start = time.perf_counter()
             try:
                 cur = await conn.execute(sql.encode(), params)
@@ -156,7 +188,7 @@ async def aexecute(server: str, sql: str, params: Sequence[Any] | dict[str, Any]
                     _is_read(sql) or isinstance(exc, psycopg.errors.AdminShutdown)
                 ):
                     raise
-                log.info("retrying a statement on %s on a fresh connection: %s", server, exc)
+                log.info("retrying a statement on %s on a fresh connection: %s", label, exc)
             finally:
-                stats.observe(server, time.perf_counter() - start)
+                stats.observe(label, time.perf_counter() - start)
     raise AssertionError("unreachable")

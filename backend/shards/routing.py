@@ -15,6 +15,9 @@ A transaction whose pooled connection turns out dead before it commits (the
 server restarted since) runs once more on a fresh connection: nothing of it
 was committed.
 
+Reads that may be stale pass `kind=` (backend.shards.replicas: profiles,
+photo lists, comments): each server's hot standby may serve them.
+
 `afetch_by_shard_partial` is the read that degrades: while one server is down
 it returns what the others hold and names the keys it could not read, so a
 page shows what it can (docs/decisions/0060-reads-that-degrade.md).
@@ -68,10 +71,17 @@ async def _retry_async(fn: Callable[[topology.ShardMap], Awaitable[T]]) -> T:
             shard_map = await topology.arefresh()
 
 
-async def aquery(logical: int, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
-    """Run one statement on a logical shard ({schema} in `sql`) and return rows."""
+async def aquery(
+    logical: int,
+    sql: str,
+    params: Sequence[Any] | dict[str, Any] = (),
+    *,
+    kind: str | None = None,
+) -> list[Row]:
+    """Run one statement on a logical shard ({schema} in `sql`) and return rows.
+    `kind`: a read that may be stale (see db.aexecute)."""
     text = sql.replace("{schema}", schema_name(logical))
-    return await _retry_async(lambda m: db.aexecute(m.server_of(logical), text, params))
+    return await _retry_async(lambda m: db.aexecute(m.server_of(logical), text, params, kind=kind))
 
 
 async def awrite(
@@ -147,9 +157,12 @@ class _ACounted:
         return getattr(self._conn, name)
 
 
-async def afetch_many(model: type[models.Model], column: str, keys: Iterable[int]) -> list[Row]:
+async def afetch_many(
+    model: type[models.Model], column: str, keys: Iterable[int], *, kind: str | None = None
+) -> list[Row]:
     """Rows whose `column` is in `keys`, each key routed by its shard bits:
-    one statement per physical server, asked concurrently; no particular order."""
+    one statement per physical server, asked concurrently; no particular order.
+    `kind`: a read that may be stale (see db.aexecute)."""
     cols = ", ".join(f't."{c}"' for c in _columns(model))
 
     def select(schema: str, keys_here: list[int]) -> tuple[str, list[Any]]:
@@ -158,11 +171,11 @@ async def afetch_many(model: type[models.Model], column: str, keys: Iterable[int
             [keys_here],
         )
 
-    return await afetch_by_shard(keys, select)
+    return await afetch_by_shard(keys, select, kind=kind)
 
 
 async def afetch_many_partial(
-    model: type[models.Model], column: str, keys: Iterable[int]
+    model: type[models.Model], column: str, keys: Iterable[int], *, kind: str | None = None
 ) -> Partial:
     """`afetch_many` that degrades: see `afetch_by_shard_partial`."""
     cols = ", ".join(f't."{c}"' for c in _columns(model))
@@ -173,7 +186,7 @@ async def afetch_many_partial(
             [keys_here],
         )
 
-    return await afetch_by_shard_partial(keys, select)
+    return await afetch_by_shard_partial(keys, select, kind=kind)
 
 
 Select = Callable[[str, list[int]], tuple[str, list[Any]]]
@@ -193,18 +206,24 @@ class Partial:
         return self.rows
 
 
-async def afetch_by_shard(keys: Iterable[int], select: Select) -> list[Row]:
+async def afetch_by_shard(
+    keys: Iterable[int], select: Select, *, kind: str | None = None
+) -> list[Row]:
     """The general batched read: `select(schema, keys_on_that_shard)` gives one
     SELECT per logical shard; they are joined with UNION ALL into one statement
     per physical server, and the servers are asked concurrently.
 
     Every SELECT must return the same columns. A server that cannot be
-    reached fails the whole read (see `afetch_by_shard_partial`).
+    reached fails the whole read (see `afetch_by_shard_partial`). `kind`: a
+    read that may be stale, served by each server's hot standby when allowed
+    (see db.aexecute).
     """
-    return (await afetch_by_shard_partial(keys, select)).raise_if_incomplete()
+    return (await afetch_by_shard_partial(keys, select, kind=kind)).raise_if_incomplete()
 
 
-async def afetch_by_shard_partial(keys: Iterable[int], select: Select) -> Partial:
+async def afetch_by_shard_partial(
+    keys: Iterable[int], select: Select, *, kind: str | None = None
+) -> Partial:
     """`afetch_by_shard`, but a server that is down (db.UNAVAILABLE) only costs
     its own keys: they are returned in `unavailable`, the rest as rows."""
     wanted = sorted(set(keys))
@@ -218,7 +237,7 @@ async def afetch_by_shard_partial(keys: Iterable[int], select: Select) -> Partia
             parts.append(f"({sql})")
             params.extend(part_params)
         try:
-            return await db.aexecute(server, " UNION ALL ".join(parts), params)
+            return await db.aexecute(server, " UNION ALL ".join(parts), params, kind=kind)
         except db.UNAVAILABLE as exc:
             return exc
 

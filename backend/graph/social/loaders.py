@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from backend.accounts.selectors import UserRecord, get_users_cached_partial
 from backend.errors import Unavailable
 from backend.graph.context import BaseLoader
+from backend.shards import replicas
 from backend.social.selectors.comments import (
     CommentPageKey,
     CommentRecord,
@@ -16,11 +19,29 @@ from backend.social.selectors.follows import get_active_followers_among, get_fol
 
 class UserByIdLoader(BaseLoader[int, UserRecord | None]):
     """A user whose shard server is down (and who is not cached) raises
-    Unavailable for itself; the other keys of the batch answer."""
+    Unavailable for itself; the other keys of the batch answer.
+
+    Other users' profiles may come from the hot standbys; the viewer's own
+    never does (just signed up, just edited: docs/decisions/0068-replica-reads.md)."""
 
     async def batch_load(self, keys: list[int]) -> list[UserRecord | None]:
-        found, unavailable = await get_users_cached_partial(keys)
+        viewer_id = self.context.viewer_id
+        if viewer_id in keys and replicas.stale_allowed():
+            others = [k for k in keys if k != viewer_id]
+            (found, unavailable), (own, own_unavailable) = await asyncio.gather(
+                get_users_cached_partial(others), _fresh_users([viewer_id])
+            )
+            found, unavailable = found | own, unavailable | own_unavailable
+        else:
+            found, unavailable = await get_users_cached_partial(keys)
         return [Unavailable() if k in unavailable else found.get(k) for k in keys]  # type: ignore[misc]
+
+
+async def _fresh_users(
+    ids: list[int],
+) -> tuple[dict[int, UserRecord], dict[int, BaseException]]:
+    with replicas.fresh():
+        return await get_users_cached_partial(ids)
 
 
 class FollowStatusByTargetIdLoader(BaseLoader[int, str | None]):

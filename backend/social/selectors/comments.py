@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from backend.shards import routing
+from backend.shards import replicas, routing
 from backend.shards.db import Row
 from backend.shards.ids import MAX_ID
 from backend.social.models import COMMENT, LIKE
@@ -67,7 +67,8 @@ async def get_comment_pages(
     down, the error it raised instead of its page.
 
     Keys with the same (before, limit) share one statement per physical server:
-    a LATERAL top-N per photo inside each logical shard's SELECT.
+    a LATERAL top-N per photo inside each logical shard's SELECT. Pages may
+    come from the hot standbys (replicas.COMMENTS) where the caller allows.
     """
     groups: dict[tuple[int | None, int], list[int]] = defaultdict(list)
     for photo_id, before, limit in keys:
@@ -82,7 +83,7 @@ async def get_comment_pages(
                 [ids, before if before is not None else MAX_ID, limit],
             )
 
-        return await routing.afetch_by_shard_partial(photo_ids, select)
+        return await routing.afetch_by_shard_partial(photo_ids, select, kind=replicas.COMMENTS)
 
     results = await asyncio.gather(
         *(one_group(before, limit, ids) for (before, limit), ids in groups.items())

@@ -21,7 +21,11 @@ async def get_user_photos(
 ) -> list[PhotoRecord]:
     """The owner's photos, newest first (FORBIDDEN when the viewer may not see them)."""
     await check_can_view(viewer, owner)
-    return await get_photos_of_user(owner_id=owner.id, before=before, limit=limit)
+    # The owner's own list always from the primary: what they just posted
+    # or deleted must show (docs/decisions/0068-replica-reads.md).
+    return await get_photos_of_user(
+        owner_id=owner.id, before=before, limit=limit, stale_ok=viewer.id != owner.id
+    )
 
 
 async def get_user_edges(

@@ -11,7 +11,7 @@ from typing import Literal
 
 from backend.accounts.models import PROFILE
 from backend.photos.models import PHOTO
-from backend.shards import routing
+from backend.shards import replicas, routing
 from backend.shards.ids import shard_of
 from backend.social.models import COMMENT
 from backend.social.selectors.comments import CommentRecord
@@ -39,5 +39,6 @@ async def get_comment(comment_id: int) -> CommentRecord | None:
         shard_of(comment_id),
         f'SELECT * FROM {{schema}}."{COMMENT}" WHERE id = %s',
         [comment_id],
+        kind=replicas.COMMENTS,
     )
     return CommentRecord.from_row(rows[0]) if rows else None
