@@ -118,7 +118,7 @@ def _in_recovery(port: int) -> bool:
 
 
 def _port_of(url: str) -> int:
-    return int(conninfo_to_dict(url)["port"])
+    return int(str(conninfo_to_dict(url)["port"]))
 
 
 def _port(name: str, index: int) -> int:
