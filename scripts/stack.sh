@@ -558,8 +558,7 @@ start_servers() {
 # AOF of its own, so a promoted replica (REPLICAOF NO ONE) is as durable at
 # once. See docs/decisions/0065-redis-replica-and-aof.md.
 start_redis() {
-    local durable=(--protected-mode yes --save '' --appendonly yes
-        --appendfsync "${REDIS_APPENDFSYNC:-always}")
+    local durable=(--protected-mode yes --save '' --appendonly yes --appendfsync always)
     mkdir -p "$STACK_DIR/redis" "$STACK_DIR/redis-replica"
     spawn redis redis-server redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
         --dir "$STACK_DIR/redis" "${durable[@]}"
