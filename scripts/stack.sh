@@ -391,9 +391,12 @@ nginx_upstream() {
     printf '%s' "$text" > "$NGINX_DIR/upstream.conf"
 }
 
+nginx_conf_sum() { { cat "$NGINX_DIR/nginx.conf" "$NGINX_DIR/upstream.conf" 2>/dev/null || true; } | cksum; }
+
 start_nginx() {
-    local user=""
+    local user="" before
     mkdir -p "$NGINX_DIR/tmp"
+    before="$(nginx_conf_sum)"
     # As root, nginx's workers run as the PostgreSQL user when it can read the
     # checkout (the web client's files), else as root.
     if is_root; then
@@ -411,7 +414,11 @@ start_nginx() {
     nginx_upstream
     "$NGINX_BIN" -t -q "${NGINX_ARGS[@]}" || die "nginx config invalid, see $LOG/nginx-error.log"
     if pid_alive "$RUN/nginx.pid" "nginx: master"; then
-        nginx_reload
+        # Only for a changed configuration: a reload closes the old workers'
+        # idle keep-alive connections, and a client sending on one just then
+        # gets no answer at all. (`servers` runs this with nginx up, to start
+        # again whatever server is down.)
+        [ "$(nginx_conf_sum)" = "$before" ] || nginx_reload
     else
         spawn nginx "nginx: master" "$NGINX_BIN" "${NGINX_ARGS[@]}" -g "daemon off;"
     fi
