@@ -65,6 +65,21 @@ class RedisBroker(dramatiq_redis.RedisBroker):
     twice; consumers are idempotent).
     """
 
+    def do_requeue(self, queue_name: str, *message_ids: Any) -> None:
+        """Put fetched messages back on their queue (a consumer closing, a
+        worker stopping). With Redis unreachable they stay in this process's
+        acks set: `consume` requeues a delay queue's on the next start, and
+        Redis requeues the rest once this process is gone. Dramatiq lets the
+        error escape its consumer thread's close(), which ends the thread: a
+        delayed message falling due while Redis was down stopped every
+        delayed message of the process for good."""
+        try:
+            self._dispatch("requeue")(queue_name, *message_ids)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self.logger.warning(
+                "Could not requeue %d messages of %r: %s", len(message_ids), queue_name, exc
+            )
+
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
         if queue_name.endswith(".DQ"):
             self._requeue_own_unacked(queue_name)
@@ -81,7 +96,7 @@ class RedisBroker(dramatiq_redis.RedisBroker):
                     len(orphans),
                     queue_name,
                 )
-                self.do_requeue(queue_name, *orphans)
+                self._dispatch("requeue")(queue_name, *orphans)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # The worker's consumer thread tries again a few seconds later.
             raise ConnectionClosed(exc) from None
