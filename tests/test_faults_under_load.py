@@ -12,7 +12,9 @@ until writes are acknowledged again. Then:
   is UNAVAILABLE (the documented code for a server that is down);
 - every write the API acknowledged (an answer with data and no error) is in
   the shards afterwards: the like, the comment, the follow and its mirror;
-- writes are acknowledged again after the restart, with no manual step.
+- writes are acknowledged again after the restart, with no manual step,
+  and the work they left to the workers (events, their consumers, delayed
+  pushes) is all done.
 
 Issue 18, item 5; docs/decisions/0060-reads-that-degrade.md.
 """
@@ -37,6 +39,7 @@ from backend.shards.ids import shard_of
 from backend.social.models import COMMENT, FOLLOWER, FOLLOWING, LIKE, FollowStatus
 from tests.frontier import RUN, running
 from tests.graphql import error_codes, sign_up
+from tests.queues import drain
 from tests.shardutil import placement, start_stopped_servers
 from tests.worlds import insert_photos
 
@@ -252,3 +255,7 @@ async def test_a_server_stopped_mid_load_costs_only_unavailable_answers_and_no_a
     assert load.bad == [], load.bad[:5]
     assert set(load.codes) <= {"UNAVAILABLE"}, load.codes
     await assert_present(load.acked)
+    # And what the writes left to the workers gets done: every event relayed,
+    # every consumer's message and every delayed push run (none stuck in a
+    # worker that lost its connection).
+    await drain("send_push", within=60)
