@@ -143,3 +143,38 @@ def test_the_queue_loses_no_acknowledged_message_across_a_redis_restart(
     _wait(all_ran, "messages acknowledged before the restart were lost")
     assert child_pid("worker") == worker, "the workers were restarted, not reconnected"
     assert_replica_in_sync()
+
+
+def test_delayed_messages_falling_due_while_redis_is_down_still_run() -> None:
+    """The worker holds delayed messages; Redis goes away and they fall due
+    meanwhile (the workers paused, so nothing notices before): moving them
+    to their queue fails. They run once Redis is back, and the worker's
+    delayed messages keep running afterwards."""
+    client = _redis("REDIS_PORT")
+    nonces = [f"due-{uuid.uuid4().hex}" for _ in range(10)]
+    for nonce in nonces:
+        broker.enqueue(heartbeat.message(nonce), delay=1_000)
+    due = time.monotonic() + 1.0
+    _wait(
+        lambda: client.llen(f"{broker.namespace}:default.DQ") == 0,
+        "the worker did not fetch the delayed messages",
+    )
+    offset = _worker_log_size()
+    with workers_paused():
+        assert not client.exists(*(heartbeat_key(n) for n in nonces))
+        stop_redis(signal.SIGKILL)
+        _wait(lambda: time.monotonic() > due + 0.2, "they did not fall due")
+    try:
+        _wait(
+            lambda: _worker_logged_since(offset, "ConsumerThread(default.DQ) Consumer encountered"),
+            "the worker did not notice that Redis was gone",
+        )
+    finally:
+        start_stopped_servers()
+    _wait(
+        lambda: client.exists(*(heartbeat_key(n) for n in nonces)) == len(nonces),
+        "delayed messages that fell due while Redis was down never ran",
+    )
+    later = f"later-{uuid.uuid4().hex}"
+    broker.enqueue(heartbeat.message(later), delay=100)
+    _wait(lambda: bool(client.exists(heartbeat_key(later))), "delayed messages stopped running")
