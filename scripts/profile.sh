@@ -25,6 +25,8 @@ load_profile() {
     export PG_DIRECTORY_STANDBY_PORT=$((5450 + off))
     export PG_SHARD_STANDBY_PORTS="$((5451 + off)) $((5452 + off))"
     export REDIS_PORT=$((6390 + off))
+    # Redis's replica (scripts/stack.sh; docs/decisions/0065-redis-replica-and-aof.md).
+    export REDIS_REPLICA_PORT=$((6391 + off))
     export MEMCACHED_PORT=$((11220 + off))
     export S3_PORT=$((9100 + off))
     # PgBouncer in front of each PostgreSQL server, on the server's port + 1000.

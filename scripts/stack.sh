@@ -400,9 +400,12 @@ nginx_upstream() {
     printf '%s' "$text" > "$NGINX_DIR/upstream.conf"
 }
 
+nginx_conf_sum() { { cat "$NGINX_DIR/nginx.conf" "$NGINX_DIR/upstream.conf" 2>/dev/null || true; } | cksum; }
+
 start_nginx() {
-    local user=""
+    local user="" before
     mkdir -p "$NGINX_DIR/tmp"
+    before="$(nginx_conf_sum)"
     # As root, nginx's workers run as the PostgreSQL user when it can read the
     # checkout (the web client's files), else as root.
     if is_root; then
@@ -420,7 +423,11 @@ start_nginx() {
     nginx_upstream
     "$NGINX_BIN" -t -q "${NGINX_ARGS[@]}" || die "nginx config invalid, see $LOG/nginx-error.log"
     if pid_alive "$RUN/nginx.pid" "nginx: master"; then
-        nginx_reload
+        # Only for a changed configuration: a reload closes the old workers'
+        # idle keep-alive connections, and a client sending on one just then
+        # gets no answer at all. (`servers` runs this with nginx up, to start
+        # again whatever server is down.)
+        [ "$(nginx_conf_sum)" = "$before" ] || nginx_reload
     else
         spawn nginx "nginx: master" "$NGINX_BIN" "${NGINX_ARGS[@]}" -g "daemon off;"
     fi
@@ -542,8 +549,7 @@ start_servers() {
     done
     start_nginx
 
-    spawn redis redis-server redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
-        --dir "$STACK_DIR" --save '' --appendonly no --protected-mode yes
+    start_redis
     local mc_user=()
     is_root && mc_user=(-u "$PGUSER_OS")
     spawn memcached memcached memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 128 "${mc_user[@]}"
@@ -551,12 +557,29 @@ start_servers() {
     # objects only open with a valid, unexpired presigned URL (scripts/s3_server.py).
     spawn s3 s3_server "$PY" "$ROOT/scripts/s3_server.py" -H 127.0.0.1 -p "$S3_PORT"
     wait_port "$REDIS_PORT" redis
+    wait_port "$REDIS_REPLICA_PORT" "redis replica"
     wait_port "$MEMCACHED_PORT" memcached
     wait_port "$S3_PORT" "S3 server"
     wait_port "$PGBOUNCER_DIRECTORY_PORT" "pgbouncer (directory)"
     for p in $PGBOUNCER_SHARD_PORTS; do wait_port "$p" pgbouncer; done
     wait_port "$NGINX_PORT" nginx
     start_apns_standin
+}
+
+# Redis (feeds, the photo map, rate limits, the Dramatiq queue) and its
+# replica, each with its own directory under the stack's. The primary appends
+# every write to its AOF and fsyncs it before it answers (appendfsync
+# always), so a message the broker was told is queued survives a restart or
+# a crash of Redis; the replica streams from it (asynchronously) and keeps an
+# AOF of its own, so a promoted replica (REPLICAOF NO ONE) is as durable at
+# once. See docs/decisions/0065-redis-replica-and-aof.md.
+start_redis() {
+    local durable=(--protected-mode yes --save '' --appendonly yes --appendfsync always)
+    mkdir -p "$STACK_DIR/redis" "$STACK_DIR/redis-replica"
+    spawn redis redis-server redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
+        --dir "$STACK_DIR/redis" "${durable[@]}"
+    spawn redis-replica redis-server redis-server --bind 127.0.0.1 --port "$REDIS_REPLICA_PORT" \
+        --dir "$STACK_DIR/redis-replica" "${durable[@]}" --replicaof 127.0.0.1 "$REDIS_PORT"
 }
 
 # The APNs stand-in of the throw-away profiles (see profile.sh), with a test
@@ -629,6 +652,7 @@ stop_all() {
     stop_pid "$RUN/s3.pid" "s3_server\\|moto_server" "S3 server"
     stop_pid "$RUN/apns.pid" apns_standin "APNs stand-in"
     stop_pid "$RUN/memcached.pid" memcached memcached
+    stop_pid "$RUN/redis-replica.pid" redis-server "redis replica"
     stop_pid "$RUN/redis.pid" redis-server redis
     for f in "$RUN"/pgbouncer-*.pid; do
         [ -e "$f" ] || continue

@@ -16,11 +16,17 @@ The multipart rules are the GraphQL multipart request spec's
 part names to lists of object paths into `variables`), and the file parts it
 names. A path must name a slot that `operations` has (the client's `null`
 placeholder).
+
+A server the request needs before its operation runs (the directory, which
+holds the viewer's session) that cannot be reached answers the whole request
+with `UNAVAILABLE`, status 503, as a resolver's failure would answer its field
+(docs/decisions/0060-reads-that-degrade.md), not with a 500 and a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -37,8 +43,12 @@ from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from backend.graph.context import Context
+from backend.graph.errors import UNAVAILABLE_ERRORS
+
+log = logging.getLogger("backend.graph")
 
 BAD_REQUEST = 400
+SERVICE_UNAVAILABLE = 503
 SURROGATE = re.compile("[\ud800-\udfff]")
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 MULTIPART_SPEC = "see the GraphQL multipart request spec"
@@ -62,6 +72,22 @@ def request_error(message: str, status: int = BAD_REQUEST, *, allow: str = "GET,
         {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]},
         status_code=status,
         headers=headers,
+    )
+
+
+def unavailable_error() -> Response:
+    return JSONResponse(
+        {
+            "data": None,
+            "errors": [
+                {
+                    "message": "a backend service is unavailable, try again",
+                    "extensions": {"code": "UNAVAILABLE"},
+                }
+            ],
+        },
+        status_code=SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "1"},
     )
 
 
@@ -164,6 +190,9 @@ class StrictGraphQL(GraphQL[Context, None]):
             response = request_error(exc.reason, exc.status_code, allow="POST")
         except HTTPException as exc:
             response = request_error(exc.reason, exc.status_code)
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("a backend service is unavailable before the operation runs: %r", exc)
+            response = unavailable_error()
         await response(scope, receive, send)
 
     async def execute_operation(
