@@ -633,6 +633,14 @@ start_app() {
     for i in $(seq "$APP_INSTANCES"); do
         wait_port "$(instance_port "$i")" "app$i" 600
     done
+    # Up means the public URL answers: nginx may have marked the instances
+    # failed (fail_timeout) when something called before they listened.
+    local tries=300
+    until ready "$NGINX_PORT"; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || die "nginx does not answer /readyz on $NGINX_PORT (see $LOG/app*.log)"
+        sleep 0.1
+    done
 }
 
 stop_all() {
