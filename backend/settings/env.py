@@ -48,7 +48,9 @@ VARIABLES: dict[str, Var] = {
             "shard2=postgresql://photoshare@127.0.0.1:5442/photoshare_shards",
             "each shard server's PostgreSQL itself, same names as SHARD_DATABASE_URLS, for "
             "what needs a session: migrations (SET search_path), shard moves, LISTEN "
-            "(`db.direct_conninfo(server)`); default: SHARD_DATABASE_URLS",
+            "(`db.direct_conninfo(server)`); default: SHARD_DATABASE_URLS. Read once into the "
+            "directory's endpoint registry by `migrate_shards`; after that the registry counts "
+            "(a failover rewrites it; docs/decisions/0064-failover.md)",
         ),
         Var(
             "SHARD_STANDBY_DATABASE_URLS",
