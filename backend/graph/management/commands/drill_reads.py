@@ -4,9 +4,10 @@ counts, asked of whatever servers this process's environment names (the live
 stack, or scratch clusters restored from backups), printed as one JSON object
 to compare (docs/decisions/0063-restore-drill.md).
 
-The reads go through the ASGI application in this process, as a client's
-would; set MEMCACHED_LOCATION to a closed port so that cached copies, which
-may lag, answer nothing.
+The reads go through the GraphQL ASGI app in this process (the one
+backend/asgi.py routes /graphql to), as a client's would; set
+MEMCACHED_LOCATION to a closed port so that cached copies, which may lag,
+answer nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.core.management.base import CommandParser
 
 from backend.accounts.models import Account
 from backend.commands import AsyncCommand
+from backend.graph.views import graphql_app
 from backend.shards import db
 
 PROFILE = """query($id: ID!) { user(id: $id) {
@@ -39,8 +41,6 @@ class Command(AsyncCommand):
         parser.add_argument("--count", type=int, default=20)
 
     async def ahandle(self, *args: Any, **options: Any) -> None:
-        from backend.asgi import application
-
         if options["ids"]:
             ids = [int(i) for i in options["ids"].split(",") if i]
         else:
@@ -50,7 +50,7 @@ class Command(AsyncCommand):
                 [options["count"]],
             )
             ids = [int(r["id"]) for r in rows]
-        transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=graphql_app)
         answers: dict[str, Any] = {}
         async with httpx.AsyncClient(transport=transport, base_url="http://drill") as client:
             for user_id in ids:
