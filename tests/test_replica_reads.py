@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,7 +30,8 @@ from backend.shards import replicas, routing, topology
 from backend.shards.ids import shard_of
 from backend.shards.stats import count_statements
 from tests.graphql import gql, sign_up
-from tests.shardutil import placement, start_stopped_servers
+from tests.shardutil import placement
+from tests.test_degraded_reads import stopped
 from tests.worlds import insert_photos
 
 pytestmark = pytest.mark.serial
@@ -328,32 +327,6 @@ async def test_with_the_setting_off_nothing_reads_from_a_standby(
     assert counter["default:replica"] == 0, counter
 
 
-def _pid(name: str) -> int:
-    return int((Path(os.environ["STACK_DIR"]) / "run" / f"{name}.pid").read_text().split()[0])
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
-@contextmanager
-def _stopped(name: str) -> Iterator[None]:
-    pid = _pid(name)
-    os.kill(pid, signal.SIGINT)
-    deadline = time.monotonic() + 30
-    while _running(pid):
-        assert time.monotonic() < deadline, f"{name} did not stop"
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        start_stopped_servers()
-
-
 @pytest.mark.usefixtures("replica_settings")
 async def test_a_lost_standby_costs_no_error_and_is_used_again_when_back(
     client: httpx.AsyncClient, unique: str
@@ -363,7 +336,7 @@ async def test_a_lost_standby_costs_no_error_and_is_used_again_when_back(
     server = world["server"]
     # Nothing is written while it is down: its primary's commits would
     # wait for it (synchronous replication, 0061).
-    with _stopped(f"pg-{server}-standby"):
+    with stopped(f"pg-{server}-standby"):
         for _ in range(3):
             data, counter = await _read(client, world)
             _check_stranger_view(data, world)
