@@ -103,6 +103,21 @@ async def _failover(server: str) -> dict[str, Any]:
     return report
 
 
+@pytest.fixture
+async def shard2_as_it_was() -> AsyncIterator[None]:
+    """Whatever the test did before it failed, leave shard2 as the suite
+    expects it: its first instance primary, the other its synchronous standby.
+    (Later serial tests stop `pg-shard2` by name; with the roles left swapped
+    they would stop the standby, and every commit on shard2 would wait for it
+    for ever.) A test that passes has failed back itself: nothing to do."""
+    yield
+    start_stopped_servers()  # a killed old primary comes back as the standby
+    await topology.refresh(force=True)
+    if _port_of(topology.endpoints()["shard2"].primary) != _port("PG_SHARD_PORTS", 1):
+        await _failover("shard2")
+        start_stopped_servers()
+
+
 def _sync_standby(port: int) -> list[tuple[str, str]]:
     url = f"postgresql://photoshare@127.0.0.1:{port}/postgres"
     with psycopg.connect(url, autocommit=True) as conn:
@@ -126,7 +141,7 @@ def _port(name: str, index: int) -> int:
 
 
 async def test_a_shard_primary_killed_under_write_load_fails_over_losing_nothing_acknowledged(
-    live: httpx.AsyncClient, edge: httpx.AsyncClient, unique: str
+    live: httpx.AsyncClient, edge: httpx.AsyncClient, unique: str, shard2_as_it_was: None
 ) -> None:
     # Which instance is shard2's primary now (the suite fails back at the end,
     # but a stack kept from an interrupted run may have them the other way).
