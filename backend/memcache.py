@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import aiomcache
+from aiomcache.pool import Connection
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,34 @@ PREFIX = b"ps:"
 POOL_SIZE = 4
 
 
+class _Client(aiomcache.Client):
+    """aiomcache's client, with EOF handled. aiomcache 0.8.2 (the latest
+    release) reads a one-line answer (set, delete, touch, version...) with
+    `while not line.endswith(b"\\r\\n"): line = await reader.readline()`: when
+    the server closes the connection before answering (killed, restarted),
+    readline returns b"" at once, for ever, without yielding to the loop. The
+    process's event loop then spins at 100% CPU and no timeout can fire: a
+    worker stopped taking messages after a Memcached restart
+    (aio-libs/aiomcache#502, fix not released)."""
+
+    async def _execute_simple_command(self, conn: Connection, raw_command: bytes) -> bytes:
+        conn.writer.write(raw_command)
+        await conn.writer.drain()
+        response, line = bytearray(), b""
+        while not line.endswith(b"\r\n"):
+            line = await conn.reader.readline()
+            if not line:
+                raise ConnectionResetError("memcached closed the connection before answering")
+            response.extend(line)
+        return bytes(response[:-2])
+
+
 class Memcache:
     def __init__(self, locations: Sequence[str]) -> None:
         self.clients: list[aiomcache.Client] = []
         for location in locations:
             host, _, port = location.rpartition(":")
-            self.clients.append(aiomcache.Client(host, int(port), pool_size=POOL_SIZE))
+            self.clients.append(_Client(host, int(port), pool_size=POOL_SIZE))
 
     def _client_of(self, key: bytes) -> aiomcache.Client:
         if len(self.clients) == 1:
