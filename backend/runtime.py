@@ -88,7 +88,8 @@ def direct_conninfo(server: str) -> str:
         raise KeyError(f"unknown database server {server!r}") from None
 
 
-def _pool_conninfo(server: str, purpose: str) -> str:
+def pool_conninfo(server: str, purpose: str) -> str:
+    """The PgBouncer database of `server`'s pool for `purpose` (main, nested, replica)."""
     info = conninfo(server)
     suffix = {
         "nested": str(settings.DB_NESTED_POOL_SUFFIX),
@@ -133,7 +134,7 @@ AttemptWithBackoff.DELAY_BACKOFF = 1.0
 
 def _pool(server: str, purpose: str) -> AsyncConnectionPool:
     return AsyncConnectionPool(
-        _pool_conninfo(server, purpose),
+        pool_conninfo(server, purpose),
         # The replica pool connects on first use: with REPLICA_READS empty it
         # never does (backend/shards/replicas.py).
         min_size=0 if purpose == "replica" else 1,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from backend import runtime
 from backend.shards import db, topology
 from backend.shards.ids import schema_name
 
@@ -50,10 +52,35 @@ async def delete_profile(user_id: int) -> None:
 
 
 def start_stopped_servers() -> None:
-    """Start whatever data server of the test stack a test stopped (by pid)."""
+    """Start whatever data server of the test stack a test stopped (by pid),
+    and return once every PgBouncer pool the app uses serves again."""
     root = Path(__file__).resolve().parent.parent
     subprocess.run(
         [str(root / "scripts" / "stack.sh"), "--profile", os.environ["STACK_PROFILE"], "servers"],
         check=True,
         capture_output=True,
     )
+    wait_until_pools_serve()
+
+
+POOLS_SERVE_SECONDS = 60.0
+
+
+def wait_until_pools_serve() -> None:
+    """Until a statement gets through every PgBouncer database of every
+    server (main, nested and replica pools). A pool whose logins failed while
+    its server was down answers its first client with "server login has been
+    failing" and only then reconnects: the next test's first request on that
+    pool would get it otherwise."""
+    deadline = time.monotonic() + POOLS_SERVE_SECONDS
+    for server in (db.DIRECTORY, *db.servers()):
+        for purpose in ("main", "nested", "replica"):
+            url = runtime.pool_conninfo(server, purpose)
+            while True:
+                try:
+                    with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+                        conn.execute("SELECT 1")
+                    break
+                except psycopg.OperationalError as exc:
+                    assert time.monotonic() < deadline, f"{server} {purpose} pool: {exc}"
+                    time.sleep(0.2)

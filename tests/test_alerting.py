@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from tests.shardutil import start_stopped_servers
@@ -88,21 +87,4 @@ async def test_a_stopped_shard_server_pages():
         ]
         assert not others, others
     finally:
-        start_stopped_servers()
-        await _until_served(victim)
-
-
-async def _until_served(server: str) -> None:
-    """Until a statement reaches `server` the way the app's do (through
-    PgBouncer, which waits server_login_retry after failed logins), so the
-    tests after this one find it serving."""
-    url = dict(s.split("=", 1) for s in os.environ["SHARD_DATABASE_URLS"].split(","))[server]
-    end = time.monotonic() + DEADLINE
-    while True:
-        try:
-            async with await psycopg.AsyncConnection.connect(url, connect_timeout=5) as conn:
-                await conn.execute("SELECT 1")
-            return
-        except psycopg.Error:
-            assert time.monotonic() < end, f"{server} does not serve again"
-            await asyncio.sleep(0.5)
+        start_stopped_servers()  # and waits until every pool serves again
