@@ -51,7 +51,7 @@ async def delete_profile(user_id: int) -> None:
     )
 
 
-def start_stopped_servers() -> None:
+def start_stopped_servers(*, wait_for_pools: bool = True) -> None:
     """Start whatever data server of the test stack a test stopped (by pid),
     and return once every PgBouncer pool the app uses serves again."""
     root = Path(__file__).resolve().parent.parent
@@ -60,7 +60,8 @@ def start_stopped_servers() -> None:
         check=True,
         capture_output=True,
     )
-    wait_until_pools_serve()
+    if wait_for_pools:
+        wait_until_pools_serve()
 
 
 POOLS_SERVE_SECONDS = 60.0

@@ -18,8 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import dict_row
 
+from backend import runtime
 from backend.shards.ids import shard_of
 from tests.graphql import error_codes, gql, sign_up
 from tests.queues import drain
@@ -177,3 +181,51 @@ async def test_a_feed_and_profiles_degrade_while_a_shard_server_is_down(
     body = await gql(live, FEED, token=reader)
     assert "errors" not in body, body
     assert _feed_ids(body) == everything
+
+
+def _servers_in_pool(server: str, database: str) -> int:
+    """Server connections PgBouncer holds for `database` (SHOW POOLS)."""
+    admin = make_conninfo(runtime.conninfo(server), dbname="pgbouncer")
+    with psycopg.connect(admin, autocommit=True, row_factory=dict_row) as conn:
+        pools = conn.execute("SHOW POOLS").fetchall()
+    return sum(
+        int(p["sv_active"]) + int(p["sv_idle"]) + int(p["sv_used"]) + int(p["sv_tested"])
+        for p in pools
+        if p["database"] == database
+    )
+
+
+def test_a_pool_reconnects_by_itself_once_its_server_is_back() -> None:
+    """After its logins failed, a PgBouncer pool fails its clients fast and
+    reconnects only when a client asks, so the first request after an outage
+    failed even minutes later. With min_pool_size (deploy/pgbouncer.ini.template)
+    PgBouncer reconnects every pool that has clients as soon as the server
+    answers, and the next request goes through."""
+    url = runtime.pool_conninfo("shard2", "nested")
+    database = str(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
+    with psycopg.connect(url, autocommit=True) as idle:  # a client, as the app's pools hold
+        idle.execute("SELECT 1")
+        pid = _pid("pg-shard2")
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while _running(pid):
+            assert time.monotonic() < deadline, "pg-shard2 did not stop"
+            time.sleep(0.05)
+        try:
+            # A request while it is down: the pool's login fails.
+            with (
+                pytest.raises(psycopg.OperationalError),
+                psycopg.connect(url, autocommit=True, connect_timeout=5) as conn,
+            ):
+                conn.execute("SELECT 1")
+            start_stopped_servers(wait_for_pools=False)
+            # No client asks; PgBouncer connects the pool by itself.
+            deadline = time.monotonic() + 15
+            while _servers_in_pool("shard2", database) == 0:
+                assert time.monotonic() < deadline, f"{database}'s pool did not reconnect"
+                time.sleep(0.2)
+            # And the first request after the outage goes through.
+            with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            start_stopped_servers()
