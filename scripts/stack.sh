@@ -197,17 +197,22 @@ start_standby() {
             "$PSQL" -h 127.0.0.1 -p "$pport" -U photoshare -d postgres -qtAc \
                 "SELECT pg_create_physical_replication_slot('standby') WHERE NOT EXISTS
                  (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'standby')" >/dev/null
-            rm -rf "$data"
-            as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$pport" -U photoshare -D "$data" \
+            # Into a directory of its own, moved into place once complete: an
+            # interrupted backup must not leave a half copy that looks like a
+            # primary (no standby.signal) to the next run.
+            rm -rf "$data.new"
+            as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$pport" -U photoshare -D "$data.new" \
                 -X stream -S standby -c fast >"$LOG/pg-$name-basebackup.log" 2>&1 \
                 || die "base backup of $primary_name failed, see $LOG/pg-$name-basebackup.log"
             # (a promoted primary's copy still names its own old primary)
-            as_pg sed -i '/^primary_conninfo\|^primary_slot_name/d' "$data/postgresql.auto.conf"
-            cat >> "$data/postgresql.auto.conf" <<CONF
+            as_pg sed -i '/^primary_conninfo\|^primary_slot_name/d' "$data.new/postgresql.auto.conf"
+            cat >> "$data.new/postgresql.auto.conf" <<CONF
 primary_conninfo = 'host=127.0.0.1 port=$pport user=photoshare application_name=standby'
 primary_slot_name = 'standby'
 CONF
-            as_pg touch "$data/standby.signal"
+            as_pg touch "$data.new/standby.signal"
+            rm -rf "$data"
+            mv "$data.new" "$data"
         fi
         replication_conf "$data" "" "$port"
         touch "$LOG/pg-$name.log"
