@@ -34,6 +34,7 @@ __all__ = [
     "conninfo",
     "direct_conninfo",
     "is_dead_connection",
+    "lost_connection",
     "servers",
 ]
 
@@ -132,6 +133,14 @@ def is_dead_connection(exc: BaseException, conn: psycopg.AsyncConnection[Any]) -
     return isinstance(exc, psycopg.OperationalError) and (conn.broken or conn.closed)
 
 
+def lost_connection(exc: BaseException) -> bool:
+    """psycopg's own InternalError, "received 2 results from command 'BEGIN'":
+    PgBouncer answered for a server that died under the statement, and the
+    connection can no longer be trusted. The server's internal errors carry a
+    SQLSTATE (XX000...) and are not this: they are bugs to see."""
+    return isinstance(exc, psycopg.InternalError) and exc.sqlstate is None
+
+
 def _is_read(sql: str) -> bool:
     head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
     return head in {"SELECT", "(SELECT", "SHOW", "VALUES"}
@@ -188,6 +197,13 @@ async def _execute(
                     _is_read(sql) or isinstance(exc, psycopg.errors.AdminShutdown)
                 ):
                     raise
+                log.info("retrying a statement on %s on a fresh connection: %s", label, exc)
+            except psycopg.InternalError as exc:
+                if not lost_connection(exc):
+                    raise
+                await conn.close()  # the pool discards it
+                if attempt == 2 or not _is_read(sql):
+                    raise psycopg.OperationalError(f"connection to {label} lost: {exc}") from exc
                 log.info("retrying a statement on %s on a fresh connection: %s", label, exc)
             finally:
                 stats.observe(label, time.perf_counter() - start)

@@ -113,13 +113,21 @@ async def awrite(
                     raise _DeadConnection from exc
                 raise
             except psycopg.InternalError as exc:
-                if not committing:
-                    raise
-                # The server died during COMMIT and PgBouncer answered with
-                # an error beside it ("received 2 results from command
-                # 'COMMIT'"): the outcome is unknown, like any failed COMMIT.
-                # It is the server's unavailability, not our bug.
-                raise psycopg.OperationalError(f"COMMIT on {server} failed: {exc}") from exc
+                if not committing and not db.lost_connection(exc):
+                    raise  # the server's own internal error: a bug to see
+                # The server died under a statement and PgBouncer answered
+                # with an error beside it ("received 2 results from command
+                # 'BEGIN'"). It is the server's unavailability, not our bug,
+                # and the connection is done for. Before COMMIT nothing was
+                # committed: safe to repeat. During COMMIT the outcome is
+                # unknown, like any failed COMMIT.
+                await conn.close()  # the pool discards it
+                what = "COMMIT" if committing else "a transaction"
+                lost = psycopg.OperationalError(f"{what} on {server} failed: {exc}")
+                if committing:
+                    raise lost from exc
+                lost.__cause__ = exc
+                raise _DeadConnection from lost
             return result
 
     async def attempt(shard_map: topology.ShardMap) -> T:
