@@ -226,6 +226,7 @@ async def test_prometheus_scrapes_every_target_and_loads_the_rules():
         "QueueBacklog",
         "ReplicaLagHigh",
         "StandbyMissing",
+        "RedisReplicaMissing",
         "DiskFilling",
         "PushFailing",
         "ProbeFailing",
@@ -246,6 +247,9 @@ async def test_prometheus_scrapes_every_target_and_loads_the_rules():
     }
     lag = prometheus("/api/v1/query", query="pg_replication_lag_seconds")["result"]
     assert {s["metric"]["server"] for s in lag} == {"directory", *shard_servers()}
+    # And Redis its replica (RedisReplicaMissing).
+    replicas = prometheus("/api/v1/query", query="redis_connected_slaves")["result"]
+    assert [r["value"][1] for r in replicas] == ["1"], replicas
 
 
 def test_the_public_entry_point_does_not_serve_metrics():
