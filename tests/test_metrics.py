@@ -247,9 +247,13 @@ async def test_prometheus_scrapes_every_target_and_loads_the_rules():
     }
     lag = prometheus("/api/v1/query", query="pg_replication_lag_seconds")["result"]
     assert {s["metric"]["server"] for s in lag} == {"directory", *shard_servers()}
+
     # And Redis its replica (RedisReplicaMissing).
-    replicas = prometheus("/api/v1/query", query="redis_connected_slaves")["result"]
-    assert [r["value"][1] for r in replicas] == ["1"], replicas
+    def one_replica() -> list[Any] | None:
+        found = prometheus("/api/v1/query", query="redis_connected_slaves")["result"]
+        return found if [r["value"][1] for r in found] == ["1"] else None
+
+    await wait_until(one_replica, "the Redis primary reports its one replica")
 
 
 def test_the_public_entry_point_does_not_serve_metrics():
