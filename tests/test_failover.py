@@ -109,7 +109,8 @@ async def shard2_as_it_was() -> AsyncIterator[None]:
     expects it: its first instance primary, the other its synchronous standby.
     (Later serial tests stop `pg-shard2` by name; with the roles left swapped
     they would stop the standby, and every commit on shard2 would wait for it
-    for ever.) A test that passes has failed back itself: nothing to do."""
+    for ever.) A test that passes has failed back itself: then only the
+    server check runs, and finds everything up."""
     yield
     start_stopped_servers()  # a killed old primary comes back as the standby
     await topology.refresh(force=True)
