@@ -10,7 +10,10 @@ sure they are sent.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import sys
+import threading
 from concurrent.futures import Future
 from typing import Any
 
@@ -20,6 +23,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.local")
 django.setup()
 
 import dramatiq  # noqa: E402
+from django.conf import settings  # noqa: E402
 from dramatiq.asyncio import get_event_loop_thread  # noqa: E402
 
 import backend.accounts.tasks  # noqa: E402
@@ -28,8 +32,11 @@ import backend.notifications.tasks  # noqa: E402
 import backend.photos.tasks  # noqa: E402
 import backend.social.tasks  # noqa: E402
 import backend.tasks  # noqa: E402,F401  (registers the actors)
+from backend import watchdog  # noqa: E402
 from backend.queue import broker  # noqa: E402
 from backend.shards import outbox  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 
 class OutboxRelay(dramatiq.Middleware):
@@ -48,8 +55,53 @@ class OutboxRelay(dramatiq.Middleware):
             self.future.cancel()
 
 
+class LoopWatchdog(dramatiq.Middleware):
+    """Ends this worker process when its event loop stops answering for
+    WORKER_LOOP_STUCK_SECONDS (backend/watchdog.py): Dramatiq's main process
+    then stops, and scripts/supervise.sh starts the workers again. Messages
+    it had taken go back to their queues as after any crash."""
+
+    EXIT_CODE = 70
+
+    def __init__(self, stuck_after: float) -> None:
+        self.stuck_after = stuck_after
+        self.stop = threading.Event()
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        thread = get_event_loop_thread()
+        assert thread is not None, "the RuntimeLoop middleware starts the loop first"
+
+        def stuck() -> None:
+            log.critical(
+                "the worker's event loop has not answered for %.0f s; exiting so it "
+                "is started again. The loop thread is at:\n%s",
+                self.stuck_after,
+                watchdog.stack_of(thread.ident),
+            )
+            sys.stderr.flush()
+            os._exit(self.EXIT_CODE)
+
+        threading.Thread(
+            target=watchdog.watch_loop,
+            args=(thread.loop,),
+            kwargs={
+                "stuck_after": self.stuck_after,
+                "every": min(5.0, self.stuck_after),
+                "stop": self.stop,
+                "on_stuck": stuck,
+            },
+            name="loop-watchdog",
+            daemon=True,
+        ).start()
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        self.stop.set()
+
+
 if os.environ.get("OUTBOX_RELAY", "on") != "off":
     broker.add_middleware(OutboxRelay())
+if settings.WORKER_LOOP_STUCK_SECONDS > 0:
+    broker.add_middleware(LoopWatchdog(settings.WORKER_LOOP_STUCK_SECONDS))
 
 # Per-actor message counts, durations, retries and errors, served by a
 # process the Dramatiq CLI forks (on dramatiq_prom_host:dramatiq_prom_port),

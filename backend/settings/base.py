@@ -207,6 +207,7 @@ APNS_PORT = env_int("APNS_PORT")
 APNS_CA_FILE = env("APNS_CA_FILE")
 PUSH_DELAY_MS = env_int("PUSH_DELAY_MS")
 OUTBOX_POLL_SECONDS = float(env("OUTBOX_POLL_SECONDS"))
+WORKER_LOOP_STUCK_SECONDS = float(env("WORKER_LOOP_STUCK_SECONDS"))
 PUSH_DEDUP_SECONDS = env_int("PUSH_DEDUP_SECONDS")
 
 # Sessions: a bearer token unused for this many seconds is refused (sliding).

@@ -222,6 +222,12 @@ VARIABLES: dict[str, Var] = {
             "5",
             "the outbox relay looks for events this often even when no NOTIFY woke it",
         ),
+        Var(
+            "WORKER_LOOP_STUCK_SECONDS",
+            "60",
+            "a worker whose event loop has not answered for this long exits and is "
+            "started again (backend/watchdog.py); 0: no watchdog",
+        ),
         Var("PUSH_DELAY_MS", "2000", "pushes wait this long, so an undone like is never sent"),
         Var("PUSH_DEDUP_SECONDS", "300", "one push per (recipient, photo, kind) per this window"),
         Var(
