@@ -14,13 +14,10 @@ Dramatiq's main process and our supervisor start it again.
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 import threading
 import traceback
 from collections.abc import Callable
-
-log = logging.getLogger(__name__)
 
 
 def watch_loop(

@@ -73,7 +73,7 @@ class LoopWatchdog(dramatiq.Middleware):
 
         def stuck() -> None:
             log.critical(
-                "the worker's event loop has not answered for %.0f s; exiting so it "
+                "the worker's event loop has not answered for %g s; exiting so it "
                 "is started again. The loop thread is at:\n%s",
                 self.stuck_after,
                 watchdog.stack_of(thread.ident),
