@@ -109,19 +109,34 @@ pid_alive() {
     tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$match"
 }
 
-# stop_pid PIDFILE MATCH NAME [SIGNAL]: signal (TERM) the process we started, KILL after 15 s.
+# descendants PID: the pids of every process below PID (by parent pid).
+descendants() {
+    local child
+    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+
+# stop_pid PIDFILE MATCH NAME [SIGNAL]: signal (TERM) the process we started;
+# after STOP_SECONDS (15) KILL it and every process below it. (A supervisor
+# TERMed waits for its child: a child that ignores TERM, a worker whose loop
+# is stuck say, would otherwise outlive the KILLed supervisor as an orphan.)
 stop_pid() {
-    local file=$1 match=$2 name=$3 sig=${4:-TERM} pid i
+    local file=$1 match=$2 name=$3 sig=${4:-TERM} pid i tree
     if pid_alive "$file" "$match"; then
         pid="$(head -n1 "$file")"
         say "stopping $name (pid $pid)"
         kill "-$sig" "$pid" 2>/dev/null || true
-        for i in $(seq 150); do
+        for i in $(seq "$((${STOP_SECONDS:-15} * 10))"); do
             proc_running "$pid" || break
             sleep 0.1
         done
         if proc_running "$pid"; then
-            kill -KILL "$pid" 2>/dev/null || true
+            tree="$(descendants "$pid")"
+            say "$name did not stop: killing pid $pid${tree:+ and its processes $(echo $tree)}"
+            # shellcheck disable=SC2086
+            kill -KILL "$pid" $tree 2>/dev/null || true
         fi
     fi
     rm -f "$file"
