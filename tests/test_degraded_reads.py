@@ -25,6 +25,7 @@ from psycopg.rows import dict_row
 
 from backend import runtime
 from backend.shards.ids import shard_of
+from tests.frontier import running
 from tests.graphql import error_codes, gql, sign_up
 from tests.queues import drain
 from tests.shardutil import placement, start_stopped_servers
@@ -44,14 +45,6 @@ def _pid(name: str) -> int:
     return int((Path(os.environ["STACK_DIR"]) / "run" / f"{name}.pid").read_text().split()[0])
 
 
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
 @contextmanager
 def stopped(name: str, sig: signal.Signals = signal.SIGINT) -> Iterator[None]:
     """Stop the stack's server `name` (pg-shard2, redis, …) by its pid; start
@@ -59,7 +52,7 @@ def stopped(name: str, sig: signal.Signals = signal.SIGINT) -> Iterator[None]:
     pid = _pid(name)
     os.kill(pid, sig)
     deadline = time.monotonic() + 30
-    while _running(pid):
+    while running(pid):
         assert time.monotonic() < deadline, f"{name} did not stop"
         time.sleep(0.05)
     try:
@@ -208,7 +201,7 @@ def test_a_pool_reconnects_by_itself_once_its_server_is_back() -> None:
         pid = _pid("pg-shard2")
         os.kill(pid, signal.SIGINT)
         deadline = time.monotonic() + 30
-        while _running(pid):
+        while running(pid):
             assert time.monotonic() < deadline, "pg-shard2 did not stop"
             time.sleep(0.05)
         try:

@@ -28,10 +28,11 @@ from psycopg.conninfo import conninfo_to_dict
 from backend.shards import routing, topology
 from backend.shards.ids import shard_of
 from backend.social.models import COMMENT as COMMENT_TABLE
+from tests.frontier import running
 from tests.graphql import error_codes, gql
 from tests.queues import drain
 from tests.shardutil import start_stopped_servers
-from tests.test_degraded_reads import PROFILE, _pid, _running, _user_on
+from tests.test_degraded_reads import PROFILE, _pid, _user_on
 from tests.worlds import insert_photos
 
 pytestmark = pytest.mark.serial
@@ -170,7 +171,7 @@ async def test_a_shard_primary_killed_under_write_load_fails_over_losing_nothing
         await _until("writes before the kill", lambda: len(load.acked) >= ACKS_BEFORE_KILL)
         pid = _pid(primary_name)
         os.kill(pid, signal.SIGKILL)
-        await _until("the primary to die", lambda: not _running(pid), 10)
+        await _until("the primary to die", lambda: not running(pid), 10)
         acked_at_kill = len(load.acked)
         await asyncio.sleep(1.0)  # the load meets the dead server
 

@@ -10,24 +10,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.frontier import running
 from tests.shardutil import start_stopped_servers
 
 pytestmark = pytest.mark.serial
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"  # a zombie has exited; nobody reaped it yet
 
 
 def _stop_postgres(name: str) -> None:
     pid = int((Path(os.environ["STACK_DIR"]) / "run" / f"pg-{name}.pid").read_text().split()[0])
     os.kill(pid, signal.SIGINT)  # fast shutdown of the postmaster we started
     deadline = time.monotonic() + 30
-    while _running(pid):
+    while running(pid):
         assert time.monotonic() < deadline, f"postgres {name} did not stop"
         time.sleep(0.1)
 

@@ -13,25 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.frontier import descendants, running
+
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # A stubborn child: ignores TERM, and keeps a grandchild that ignores it too.
 STUBBORN = "trap '' TERM; (trap '' TERM; sleep 600) & sleep 600 & wait"
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _tree(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    children = [int(p) for p in out.stdout.split()]
-    return children + [g for c in children for g in _tree(c)]
 
 
 def test_stop_pid_kills_what_a_stuck_supervised_process_leaves(tmp_path: Path) -> None:
@@ -43,10 +31,10 @@ def test_stop_pid_kills_what_a_stuck_supervised_process_leaves(tmp_path: Path) -
     )
     pidfile.write_text(f"{supervisor.pid}\n")
     deadline = time.monotonic() + 10
-    while len(_tree(supervisor.pid)) < 3:  # bash, and its two sleeps (one in a subshell)
+    while len(descendants(supervisor.pid) - {supervisor.pid}) < 3:  # bash, two sleeps
         assert time.monotonic() < deadline, "the supervised tree did not start"
         time.sleep(0.05)
-    below = _tree(supervisor.pid)
+    below = sorted(descendants(supervisor.pid) - {supervisor.pid})
     try:
         started = time.monotonic()
         subprocess.run(
@@ -64,12 +52,12 @@ def test_stop_pid_kills_what_a_stuck_supervised_process_leaves(tmp_path: Path) -
         took = time.monotonic() - started
         supervisor.wait(10)
         deadline = time.monotonic() + 5
-        while any(_running(p) for p in below) and time.monotonic() < deadline:
+        while any(running(p) for p in below) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert [p for p in below if _running(p)] == [], "processes outlived stop_pid"
+        assert [p for p in below if running(p)] == [], "processes outlived stop_pid"
         assert not pidfile.exists()
         assert 2 <= took < 10, took
     finally:
         for pid in [supervisor.pid, *below]:
-            if _running(pid):
+            if running(pid):
                 os.kill(pid, 9)
