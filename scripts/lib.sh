@@ -21,8 +21,17 @@ apt_install() {
         DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
         _APT_UPDATED=1
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 \
-        || die "apt-get install $* failed"
+    # Debian starts a package's service on install (nginx on port 80, a
+    # PgBouncer on 6432); the stack runs its own, so none is started unless
+    # the machine already has a policy of its own.
+    local policy=/usr/sbin/policy-rc.d ours=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && ours=1
+    fi
+    local rc=0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 || rc=$?
+    [ -n "$ours" ] && rm -f "$policy"
+    [ "$rc" = 0 ] || die "apt-get install $* failed"
 }
 
 pg_bindir() {
@@ -42,6 +51,8 @@ ensure_system_packages() {
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v memcached >/dev/null || missing+=(memcached)
     command -v pgbackrest >/dev/null || missing+=(pgbackrest)
+    command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
     python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then
         apt_install "${missing[@]}"
