@@ -10,6 +10,8 @@ it is never resumed later.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import dramatiq
@@ -48,31 +50,60 @@ class RuntimeLoop(AsyncIO):
 
 
 class RedisBroker(dramatiq_redis.RedisBroker):
-    """Dramatiq's Redis broker, whose delayed messages survive a lost connection.
+    """Dramatiq's Redis broker, whose fetched messages survive a lost connection.
 
-    A worker keeps the delayed messages it fetched (retries, delayed pushes:
-    queue `<name>.DQ`) in memory until they are due, while Redis keeps their
-    IDs in that worker's acks set. When its consumer loses the connection
-    (Redis restarted), Dramatiq drops that memory and starts a new consumer;
-    the IDs stay in the acks set of a worker that is still alive, which
-    nothing requeues until the process exits (Bogdanp/dramatiq#527): every
-    delayed message in flight was stuck until the next worker restart.
+    Fetching a message moves its ID into this process's acks set in Redis
+    (`__acks__.<broker_id>.<queue>`) until the worker acks it. Redis requeues
+    an acks set only once its process stops sending heartbeats; while the
+    process lives, Dramatiq assumes it holds every ID in there. It does not
+    always (Bogdanp/dramatiq#527):
 
-    A new consumer of a delay queue starts with nothing in memory, so every
-    message this process's acks set holds for that queue is an orphan: it is
-    put back on its queue before the consumer starts (at least once: one
-    that was being moved to its queue at the moment of the failure may run
-    twice; consumers are idempotent).
+    - a fetch whose reply was lost with the connection (Redis killed after
+      it ran the script; redis-py retries it on a new connection) left its
+      IDs in the set, and no thread of this process ever saw them;
+    - a consumer that lost its connection dropped the delayed messages it
+      held in memory (queue `<name>.DQ`), their IDs staying in the set.
+
+    Either way, the message waited for the worker's next restart: in the
+    tests, every later drain of the queues failed.
+
+    So the broker counts the messages its threads hold, from the moment a
+    consumer hands one out until its ack or nack is through, and every
+    `orphan_sweep_seconds` (and whenever a consumer starts) each consumer
+    puts back on its queue the IDs of its acks set that no thread holds:
+    orphans. At least once: a message moved to its queue at the moment of
+    the failure may run twice; consumers are idempotent.
     """
+
+    def __init__(self, *, orphan_sweep_seconds: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.orphan_sweep_seconds = orphan_sweep_seconds
+        self._held: dict[str, set[str]] = {}
+        self._held_lock = threading.Lock()
+
+    @property
+    def consumer_class(self) -> type[_Consumer]:
+        return _Consumer
+
+    def hold(self, queue_name: str, message_id: str) -> None:
+        with self._held_lock:
+            self._held.setdefault(queue_name, set()).add(message_id)
+
+    def release(self, queue_name: str, *message_ids: str) -> None:
+        with self._held_lock:
+            self._held.get(queue_name, set()).difference_update(message_ids)
+
+    def held(self, queue_name: str) -> frozenset[str]:
+        with self._held_lock:
+            return frozenset(self._held.get(queue_name, ()))
 
     def do_requeue(self, queue_name: str, *message_ids: Any) -> None:
         """Put fetched messages back on their queue (a consumer closing, a
         worker stopping). With Redis unreachable they stay in this process's
-        acks set: `consume` requeues a delay queue's on the next start, and
-        Redis requeues the rest once this process is gone. Dramatiq lets the
-        error escape its consumer thread's close(), which ends the thread: a
-        delayed message falling due while Redis was down stopped every
-        delayed message of the process for good."""
+        acks set, for the next sweep (or for Redis, once this process is
+        gone). Dramatiq lets the error escape its consumer thread's close(),
+        which ends the thread: a delayed message falling due while Redis was
+        down stopped every delayed message of the process for good."""
         try:
             self._dispatch("requeue")(queue_name, *message_ids)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -82,17 +113,30 @@ class RedisBroker(dramatiq_redis.RedisBroker):
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
         if queue_name.endswith(".DQ"):
-            self._requeue_own_unacked(queue_name)
+            # A delay queue's consumer thread keeps what it fetched in memory
+            # until it is due, and drops it when it starts a new consumer.
+            with self._held_lock:
+                self._held.pop(queue_name, None)
+        self.requeue_orphans(queue_name)
         return super().consume(queue_name, prefetch, timeout)
 
-    def _requeue_own_unacked(self, queue_name: str) -> None:
+    def requeue_orphans(self, queue_name: str) -> int:
+        """Put back on `queue_name` the messages of this process's acks set
+        that none of its threads holds; how many there were. Called only by
+        the queue's own consumer thread, between fetches, so every ID it
+        fetched is held by then."""
         # The acks set's key, as Dramatiq's dispatch script names it.
         key = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
         try:
-            orphans: set[bytes] = self.client.smembers(key)  # type: ignore[assignment]
+            members: set[bytes] = self.client.smembers(key)  # type: ignore[assignment]
+            # Read after the set: an ID acked meanwhile is gone from both or
+            # still held, and requeue skips an ID no longer in the set.
+            held = self.held(queue_name)
+            orphans = [m for m in members if m.decode() not in held]
             if orphans:
                 self.logger.warning(
-                    "Requeueing %d delayed messages of %r held before a lost connection.",
+                    "Requeueing %d messages of %r that this worker fetched but no thread holds "
+                    "(a lost connection).",
                     len(orphans),
                     queue_name,
                 )
@@ -100,6 +144,51 @@ class RedisBroker(dramatiq_redis.RedisBroker):
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # The worker's consumer thread tries again a few seconds later.
             raise ConnectionClosed(exc) from None
+        return len(orphans)
+
+
+class _Consumer(dramatiq_redis._RedisConsumer):
+    """Dramatiq's Redis consumer, telling the broker which messages its
+    threads hold, and sweeping the orphans between fetches."""
+
+    broker: RedisBroker
+
+    def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
+        super().__init__(broker, queue_name, prefetch, timeout)
+        self._next_sweep = time.monotonic() + broker.orphan_sweep_seconds
+
+    def __next__(self) -> Any:
+        # With the cache empty, every message fetched so far was handed out.
+        if not self.message_cache and time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self.broker.orphan_sweep_seconds
+            self.broker.requeue_orphans(self.queue_name)
+        message = super().__next__()
+        if message is not None:
+            self.broker.hold(self.queue_name, message.options["redis_message_id"])
+        return message
+
+    def ack(self, message: Any) -> None:
+        self._settle(super().ack, message)
+
+    def nack(self, message: Any) -> None:
+        self._settle(super().nack, message)
+
+    def _settle(self, settle: Any, message: Any) -> None:
+        try:
+            settle(message)
+        except redis.TimeoutError as exc:
+            # As a connection error: Dramatiq retries the ack until it is
+            # through (it gave up on anything else, leaving the ID behind).
+            raise ConnectionClosed(exc) from None
+        self.broker.release(self.queue_name, message.options["redis_message_id"])
+
+    def requeue(self, messages: Any) -> None:
+        messages = list(messages)
+        try:
+            super().requeue(messages)
+        finally:
+            # Requeued, or left to the next sweep: no thread holds them now.
+            self.broker.release(self.queue_name, *(m.options["redis_message_id"] for m in messages))
 
 
 broker = RedisBroker(
