@@ -3,6 +3,7 @@
 # `bench`, ports +200, .local/bench/), each printing one JSON object.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+ensure_wrk
 throwaway_stack bench
 
 cd "$ROOT"

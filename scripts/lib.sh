@@ -78,6 +78,11 @@ ensure_chromium() {
     [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || apt_install chromium
 }
 
+# wrk, the HTTP load generator of the load tests and the CPU benchmark.
+ensure_wrk() {
+    command -v wrk >/dev/null || apt_install wrk
+}
+
 # throwaway_stack PROFILE: a fresh stack for PROFILE (its .local/ wiped), stopped
 # by pid when the calling script exits; its environment is exported.
 throwaway_stack() {

@@ -7,6 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_chromium
+ensure_wrk
 ensure_schema_linter
 throwaway_stack "${TEST_PROFILE:-test}"
 
