@@ -1,22 +1,27 @@
 """Alerting: the rules as shipped pass promtool's checks and unit tests, and
 on the running stack a stopped shard server pages (Prometheus → Alertmanager
-→ the pager stand-in) while the external probe sees /readyz fail."""
+→ the pager stand-in) while the external probe sees /readyz fail, and so
+does a Redis replica that falls behind."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.frontier import RUN
 from tests.shardutil import start_stopped_servers
 from tests.test_readiness_outage import _stop_postgres
+from tests.test_redis_durability import _redis, assert_replica_in_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "deploy" / "prometheus"
@@ -88,3 +93,25 @@ async def test_a_stopped_shard_server_pages():
         assert not others, others
     finally:
         start_stopped_servers()  # and waits until every pool serves again
+
+
+@pytest.mark.serial
+async def test_a_redis_replica_that_falls_behind_pages():
+    """The replica paused by pid (SIGSTOP) while 36 MiB are written to the
+    primary: RedisReplicaBehind pages (before the primary's repl-timeout
+    drops the replica), and once resumed the replica catches up."""
+    replica = int((RUN / "redis-replica.pid").read_text().split()[0])
+    primary = _redis("REDIS_PORT")
+    keys = [f"test:replica-behind:{uuid.uuid4().hex}:{n}" for n in range(36)]
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    os.kill(replica, signal.SIGSTOP)
+    try:
+        for key in keys:
+            primary.set(key, os.urandom(1024 * 1024), ex=120)
+        page = await wait_for_page("RedisReplicaBehind", since)
+        assert page["labels"]["severity"] == "page"
+        assert page["labels"]["slave_port"] == os.environ["REDIS_REPLICA_PORT"]
+    finally:
+        primary.delete(*keys)
+        os.kill(replica, signal.SIGCONT)
+    assert_replica_in_sync()
