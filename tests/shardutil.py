@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 
 from backend import runtime
 from backend.shards import db, topology
-from backend.shards.ids import schema_name
+from backend.shards.ids import schema_name, shard_of
+from tests.graphql import sign_up
 
 
 def placement() -> list[str]:
@@ -85,3 +87,17 @@ def wait_until_pools_serve() -> None:
                 except psycopg.OperationalError as exc:
                     assert time.monotonic() < deadline, f"{server} {purpose} pool: {exc}"
                     time.sleep(0.2)
+
+
+async def users_on_every_server(client: httpx.AsyncClient, prefix: str, n: int) -> list[Any]:
+    """n sign-ups, round-robin over the shard servers (so a stopped server
+    always holds some of the writers, photos and follows)."""
+    where, servers = placement(), db.servers()
+    users: list[Any] = []
+    for attempt in range(50 * n):
+        if len(users) == n:
+            return users
+        user = await sign_up(client, f"{prefix}{attempt}")
+        if where[shard_of(int(user["user"]["id"]))] == servers[len(users) % len(servers)]:
+            users.append(user)
+    raise AssertionError("sign-ups did not land on every server")

@@ -34,13 +34,13 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.shards import db, routing
+from backend.shards import routing
 from backend.shards.ids import shard_of
 from backend.social.models import COMMENT, FOLLOWER, FOLLOWING, LIKE, FollowStatus
 from tests.frontier import RUN, running
-from tests.graphql import error_codes, sign_up
+from tests.graphql import error_codes
 from tests.queues import drain
-from tests.shardutil import placement, start_stopped_servers
+from tests.shardutil import start_stopped_servers, users_on_every_server
 from tests.worlds import insert_photos
 
 pytestmark = pytest.mark.serial
@@ -180,20 +180,6 @@ async def assert_present(acked: list[tuple[Op, dict[str, Any]]]) -> None:
         if not rows:
             missing.append((kind, user_id, target))
     assert missing == [], f"acknowledged but missing: {missing}"
-
-
-async def users_on_every_server(client: httpx.AsyncClient, prefix: str, n: int) -> list[Any]:
-    """n sign-ups, round-robin over the shard servers (so a stopped server
-    always holds some of the writers, photos and follows)."""
-    where, servers = placement(), db.servers()
-    users: list[Any] = []
-    for attempt in range(50 * n):
-        if len(users) == n:
-            return users
-        user = await sign_up(client, f"{prefix}{attempt}")
-        if where[shard_of(int(user["user"]["id"]))] == servers[len(users) % len(servers)]:
-            users.append(user)
-    raise AssertionError("sign-ups did not land on every server")
 
 
 @pytest.fixture(scope="module")
