@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests import imagegen
-from tests.graphql import gql, sign_up, upload
+from tests.graphql import gql, upload
+from tests.shardutil import users_on_every_server
 
 DEADLINE = 30.0
 FOLLOW = "mutation($id: ID!) { follow(userId: $id) { id } }"
@@ -41,6 +42,7 @@ WORKER_NAMES = [
     "photoshare_feed_deliveries_total",
     "photoshare_fanout_lag_seconds_count",
     "photoshare_push_sent_total",
+    "photoshare_worker_loop_lag_seconds_count",
     "dramatiq_messages_total",
     "dramatiq_message_duration_milliseconds_count",
 ]
@@ -101,8 +103,8 @@ async def test_metrics_count_real_traffic(live: httpx.AsyncClient, live_url: str
     web_before = scrape(f"{live_url}/metrics")
     worker_before = scrape(worker_url())
 
-    owner = await sign_up(live, f"met_{unique}")
-    fan = await sign_up(live, f"metfan_{unique}")
+    # One on each shard server: both see statements from this instance.
+    owner, fan = await users_on_every_server(live, f"met_{unique}", 2)
     device = os.urandom(32).hex()
     assert "errors" not in await gql(live, REGISTER, {"t": device}, token=owner["token"])
     assert "errors" not in await gql(live, FOLLOW, {"id": owner["user"]["id"]}, token=fan["token"])
