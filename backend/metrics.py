@@ -109,6 +109,13 @@ FANOUT_LAG = Histogram(
 
 # ---------------------------------------------------------------- infrastructure
 
+WORKER_LOOP_LAG = Histogram(
+    "photoshare_worker_loop_lag_seconds",
+    "How long a no-op handed to a worker process's event loop waited to run "
+    "(the loop watchdog's probe, every 5 s): the delay every actor's next step sees",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+
 SHARD_STATEMENTS = Counter(
     "photoshare_shard_statements_total",
     "SQL statements sent through the runtime's pools, by database server",

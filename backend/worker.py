@@ -32,7 +32,7 @@ import backend.notifications.tasks  # noqa: E402
 import backend.photos.tasks  # noqa: E402
 import backend.social.tasks  # noqa: E402
 import backend.tasks  # noqa: E402,F401  (registers the actors)
-from backend import watchdog  # noqa: E402
+from backend import metrics, watchdog  # noqa: E402
 from backend.queue import broker  # noqa: E402
 from backend.shards import outbox  # noqa: E402
 
@@ -89,6 +89,7 @@ class LoopWatchdog(dramatiq.Middleware):
                 "every": min(5.0, self.stuck_after),
                 "stop": self.stop,
                 "on_stuck": stuck,
+                "on_answer": metrics.WORKER_LOOP_LAG.observe,
             },
             name="loop-watchdog",
             daemon=True,

@@ -91,3 +91,31 @@ def test_the_stack_of_a_thread_names_where_it_is() -> None:
     here = watchdog.stack_of(threading.get_ident())
     assert "test_the_stack_of_a_thread_names_where_it_is" in here
     assert watchdog.stack_of(None) == "(no such thread)"
+
+
+def test_each_answer_reports_how_long_the_loop_took(loop: asyncio.AbstractEventLoop) -> None:
+    """The lag the metric records: near nothing on an idle loop, and at least
+    the time a callback held the loop (0.3 s, under STUCK_AFTER)."""
+    stop, lags = threading.Event(), list[float]()
+    thread = threading.Thread(
+        target=watchdog.watch_loop,
+        args=(loop,),
+        kwargs={
+            "stuck_after": STUCK_AFTER,
+            "every": EVERY,
+            "stop": stop,
+            "on_stuck": lambda: pytest.fail("the loop answered within STUCK_AFTER"),
+            "on_answer": lags.append,
+        },
+        daemon=True,
+    )
+    thread.start()
+    time.sleep(10 * EVERY)
+    idle = list(lags)
+    loop.call_soon_threadsafe(time.sleep, 0.3)  # holds the loop
+    time.sleep(0.3 + 10 * EVERY)
+    stop.set()
+    thread.join(10)
+    assert len(idle) >= 3, idle
+    assert max(idle) < 0.1, idle
+    assert max(lags) >= 0.2, lags
