@@ -51,6 +51,13 @@ load_profile() {
     local pg="postgresql://photoshare@127.0.0.1"
     export DIRECTORY_DATABASE_URL="$pg:$PGBOUNCER_DIRECTORY_PORT/photoshare_directory"
     export DIRECTORY_DIRECT_DATABASE_URL="$pg:$PG_DIRECTORY_PORT/photoshare_directory"
+    if [ "${PG_STANDBYS:-on}" = on ]; then
+        # Both instances: libpq takes whichever accepts writes, so the
+        # directory's direct connections follow a failover by themselves
+        # (docs/decisions/0071-directory-failover.md).
+        DIRECTORY_DIRECT_DATABASE_URL="$pg:$PG_DIRECTORY_PORT,127.0.0.1:$PG_DIRECTORY_STANDBY_PORT"
+        DIRECTORY_DIRECT_DATABASE_URL+="/photoshare_directory?target_session_attrs=read-write"
+    fi
     local urls="" direct="" standby="" i=1 p bp sp
     for p in $PG_SHARD_PORTS; do
         bp=$(echo "$PGBOUNCER_SHARD_PORTS" | cut -d' ' -f"$i")

@@ -1,7 +1,8 @@
-"""Failover of a shard server under write load loses nothing acknowledged
-(serial: kills a primary by pid, promotes its standby, then fails back).
+"""Failover of a shard server, and of the directory, under write load loses
+nothing acknowledged (serial: kills a primary by pid, promotes its standby,
+then fails back).
 
-Issue 18, item 3; docs/decisions/0064-failover.md. The load goes through
+Issue 18, item 3; docs/decisions/0064-failover.md, 0071-directory-failover.md. The load goes through
 nginx and both app instances; the primary is killed with SIGKILL, the way a
 machine dies, and `manage.py shards failover` is the real command.
 """
@@ -25,11 +26,12 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from backend.shards import routing, topology
+from backend.accounts.models import ACCOUNT
+from backend.shards import db, routing, topology
 from backend.shards.ids import shard_of
 from backend.social.models import COMMENT as COMMENT_TABLE
 from tests.frontier import running
-from tests.graphql import error_codes, gql
+from tests.graphql import SIGN_UP, error_codes, gql
 from tests.queues import drain
 from tests.shardutil import start_stopped_servers
 from tests.test_degraded_reads import PROFILE, _pid, _user_on
@@ -221,4 +223,90 @@ async def test_a_shard_primary_killed_under_write_load_fails_over_losing_nothing
     start_stopped_servers()
     assert _sync_standby(primary_port) == [("standby", "sync")]
     body = await gql(edge, COMMENT, {"id": str(photo), "t": "after"}, token=writers[0])
+    assert "errors" not in body, body
+
+
+@pytest.fixture
+async def directory_as_it_was() -> AsyncIterator[None]:
+    """As `shard2_as_it_was`, for the directory: its first instance primary."""
+    yield
+    start_stopped_servers()
+    if _in_recovery(_port("PG_DIRECTORY_PORT", 0)):
+        await _failover("directory")
+        start_stopped_servers()
+
+
+async def _sign_ups(edge: httpx.AsyncClient, load: Load, prefix: str) -> None:
+    n = 0
+    while not load.stop.is_set():
+        n += 1
+        username = f"{prefix}x{n}"
+        body = await gql(edge, SIGN_UP, {"username": username, "password": "correct horse battery"})
+        if "errors" in body:
+            load.codes.extend(error_codes(body))
+            await asyncio.sleep(0.05)
+        else:
+            load.acked.append(int(body["data"]["signUp"]["user"]["id"]))
+
+
+async def test_the_directory_primary_killed_under_sign_ups_fails_over_losing_no_account(
+    edge: httpx.AsyncClient, unique: str, directory_as_it_was: None
+) -> None:
+    """The directory (accounts, tokens, the shard map) has no registry entry
+    of its own: its direct URL names both instances and libpq finds the one
+    that takes writes; PgBouncer is repointed by the same command."""
+    first, second = _port("PG_DIRECTORY_PORT", 0), _port("PG_DIRECTORY_STANDBY_PORT", 0)
+    primary_port, standby_port = (second, first) if _in_recovery(first) else (first, second)
+    primary_name = "pg-directory" if primary_port == first else "pg-directory-standby"
+    assert _sync_standby(primary_port) == [("standby", "sync")]
+
+    load = Load()
+    tasks = [asyncio.create_task(_sign_ups(edge, load, f"dfo{unique}{n}")) for n in range(WRITERS)]
+    try:
+        await _until("sign-ups before the kill", lambda: len(load.acked) >= ACKS_BEFORE_KILL)
+        pid = _pid(primary_name)
+        os.kill(pid, signal.SIGKILL)
+        await _until("the primary to die", lambda: not running(pid), 10)
+        await asyncio.sleep(1.0)  # the load meets the dead server
+
+        report = await _failover("directory")
+        acked_at_failover = len(load.acked)
+        await _until(
+            "sign-ups to resume after the failover",
+            lambda: len(load.acked) >= acked_at_failover + ACKS_AFTER_FAILOVER,
+            30,
+        )
+    finally:
+        load.stop.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert [o for o in outcomes if o is not None] == []
+
+    assert report["server"] == "directory", report
+    assert report["new_primary"] == f"127.0.0.1:{standby_port}", report
+    assert report["old_primary"] == f"127.0.0.1:{primary_port}", report
+    assert report["fenced"] == "unreachable" and report["promoted"] is True, report
+    # Every account the API acknowledged is on the new primary.
+    async with db.aconnection(db.DIRECTORY) as conn:
+        cur = await conn.execute(f"SELECT id FROM {ACCOUNT} WHERE id = ANY(%s)", [load.acked])
+        present = {int(r["id"]) for r in await cur.fetchall()}
+    assert set(load.acked) <= present, sorted(set(load.acked) - present)
+    assert set(load.codes) <= {"UNAVAILABLE"}, load.codes
+    # Direct connections (LISTEN, migrations) follow: libpq picks the new primary.
+    with psycopg.connect(db.direct_conninfo(db.DIRECTORY), autocommit=True) as conn:
+        assert conn.info.port == standby_port
+
+    # The old primary comes back as the new primary's synchronous standby;
+    # then fail back (a switchover: the old primary answers and is fenced).
+    start_stopped_servers()
+    assert _in_recovery(primary_port), "the old primary came back as a primary"
+    assert _sync_standby(standby_port) == [("standby", "sync")]
+    back = await _failover("directory")
+    assert back["fenced"] == "read-only" and back["new_primary"].endswith(f":{primary_port}")
+    start_stopped_servers()
+    assert _sync_standby(primary_port) == [("standby", "sync")]
+    with psycopg.connect(db.direct_conninfo(db.DIRECTORY), autocommit=True) as conn:
+        assert conn.info.port == primary_port
+    body = await gql(
+        edge, SIGN_UP, {"username": f"dfo{unique}after", "password": "correct horse battery"}
+    )
     assert "errors" not in body, body

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
+
+from psycopg.conninfo import conninfo_to_dict
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,10 @@ VARIABLES: dict[str, Var] = {
         Var(
             "DIRECTORY_DIRECT_DATABASE_URL",
             "postgresql://photoshare@127.0.0.1:5440/photoshare_directory",
-            "the directory's PostgreSQL itself, for migrations (default: DIRECTORY_DATABASE_URL)",
+            "the directory's PostgreSQL itself, for migrations and LISTEN (default: "
+            "DIRECTORY_DATABASE_URL); name its primary and standby, "
+            "`host1:port1,host2:port2/db?target_session_attrs=read-write`, so it follows a "
+            "failover",
         ),
         Var(
             "SHARD_DIRECT_DATABASE_URLS",
@@ -287,19 +292,26 @@ def env_list(name: str) -> list[str]:
 
 
 def database_settings(url: str, *, pool_max: int) -> dict[str, object]:
-    """Django DATABASES entry for a postgresql:// URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"}:
+    """Django DATABASES entry for a postgresql:// URL. libpq's own parser
+    reads it, so it may name several hosts (`host1:port1,host2:port2`) with
+    `?target_session_attrs=read-write`: libpq connects to whichever of them
+    takes writes (the directory's primary and standby, either of which may be
+    the primary after a failover)."""
+    if urlsplit(url).scheme not in {"postgres", "postgresql"}:
         raise ValueError(f"not a PostgreSQL URL: {url!r}")
+    parts = conninfo_to_dict(url)
+    options: dict[str, object] = {"pool": {"min_size": 0, "max_size": pool_max, "timeout": 10}}
+    if parts.get("target_session_attrs"):
+        options["target_session_attrs"] = parts["target_session_attrs"]
     return {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": parts.path.lstrip("/"),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "127.0.0.1",
-        "PORT": str(parts.port or 5432),
+        "NAME": str(parts.get("dbname", "")),
+        "USER": str(parts.get("user", "")),
+        "PASSWORD": str(parts.get("password", "")),
+        "HOST": str(parts.get("host") or "127.0.0.1"),
+        "PORT": str(parts.get("port") or 5432),
         "CONN_MAX_AGE": 0,
-        "OPTIONS": {"pool": {"min_size": 0, "max_size": pool_max, "timeout": 10}},
+        "OPTIONS": options,
     }
 
 

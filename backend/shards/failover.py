@@ -1,6 +1,6 @@
-"""Failover of one physical shard server to its hot standby.
+"""Failover of one physical shard server, or of the directory, to its hot standby.
 
-`manage.py shards failover --server NAME`:
+`manage.py shards failover --server NAME` (`--server directory`: below):
 
 1. fences the old primary if it still answers (read-only, its sessions
    ended); a primary that is down is fenced by what follows, and by the
@@ -22,6 +22,13 @@ standby promoted and finishes the rest.
 Synchronous replication is what makes it lose nothing acknowledged: a commit
 is answered only once the standby has flushed it, and a promotion replays
 everything flushed. docs/decisions/0064-failover.md.
+
+The directory holds the registry, so it cannot record its own primary there.
+Its direct URL names both instances with `target_session_attrs=read-write`
+(DIRECTORY_DIRECT_DATABASE_URL), and libpq connects to whichever takes
+writes: the fenced old primary refuses them, a rebuilt one is in recovery.
+Its failover finds which instance is the standby by asking them, then fences,
+promotes and repoints PgBouncer as above. docs/decisions/0071-directory-failover.md.
 """
 
 from __future__ import annotations
@@ -166,9 +173,16 @@ async def _swap(server: str, old: topology.Endpoint) -> tuple[int, int]:
     return int(version["version"]), int(row["generation"])
 
 
+DIRECTORY_NAME = "directory"  # the directory's name for operators and the stack
+
+
+def _name(server: str) -> str:
+    return DIRECTORY_NAME if server == db.DIRECTORY else server
+
+
 def _databases_file(server: str) -> Path | None:
     folder = str(settings.PGBOUNCER_CONFIG_DIR)
-    return Path(folder) / f"pgbouncer-{server}-databases.ini" if folder else None
+    return Path(folder) / f"pgbouncer-{_name(server)}-databases.ini" if folder else None
 
 
 _ROUTE = re.compile(r"^(?P<name>\S+)(?P<eq>\s*=\s*)(?P<spec>.*)$")
@@ -204,8 +218,11 @@ def repoint_pgbouncer(server: str, primary_url: str) -> str:
 async def failover(server: str, progress: Callable[[str], None] = lambda _: None) -> FailoverReport:
     """Promote `server`'s standby and point everything at it."""
     started = time.monotonic()
+    if server in {DIRECTORY_NAME, db.DIRECTORY}:
+        return await _failover_directory(started, progress)
     if server not in db.servers():
-        raise FailoverError(f"unknown shard server {server!r} (known: {', '.join(db.servers())})")
+        known = ", ".join([DIRECTORY_NAME, *db.servers()])
+        raise FailoverError(f"unknown server {server!r} (known: {known})")
     async with db.aconnection(db.DIRECTORY) as conn:
         registry = await topology.read_endpoints(conn)
     old = registry.get(server)
@@ -238,6 +255,76 @@ async def failover(server: str, progress: Callable[[str], None] = lambda _: None
         seconds=round(time.monotonic() - started, 2),
         next_steps=[
             f"{server} runs without a standby: rebuild the old primary as its standby "
+            "(scripts/stack.sh servers does it from a base backup) before the next failure",
+        ],
+    )
+
+
+def directory_instances() -> list[str]:
+    """The directory's instances, one URL each, from its direct URL's hosts."""
+    url = db.direct_conninfo(db.DIRECTORY)
+    parts = conninfo_to_dict(url)
+    hosts = str(parts.get("host", "127.0.0.1")).split(",")
+    ports = str(parts.get("port", "5432")).split(",")
+    if len(ports) == 1:
+        ports = ports * len(hosts)
+    base = {k: v for k, v in parts.items() if k not in {"host", "port", "target_session_attrs"}}
+    return [make_conninfo("", **base, host=h, port=p) for h, p in zip(hosts, ports, strict=True)]
+
+
+async def _state(url: str) -> str:
+    """ "standby", "primary", "fenced" (a primary refusing writes) or "down"."""
+    try:
+        conn = await _connect(url)
+    except psycopg.OperationalError:
+        return "down"
+    async with conn:
+        cur = await conn.execute(
+            "SELECT pg_is_in_recovery() AS standby, "
+            "current_setting('default_transaction_read_only') = 'on' AS fenced"
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return "standby" if row["standby"] else "fenced" if row["fenced"] else "primary"
+
+
+async def _failover_directory(started: float, progress: Callable[[str], None]) -> FailoverReport:
+    instances = directory_instances()
+    if len(instances) != 2:
+        raise FailoverError(
+            "the directory's direct URL names one instance: list its primary and standby "
+            "(DIRECTORY_DIRECT_DATABASE_URL=postgresql://u@host1:port1,host2:port2/db"
+            "?target_session_attrs=read-write)"
+        )
+    states = [await _state(url) for url in instances]
+    if "standby" in states:
+        new = states.index("standby")
+    elif states.count("primary") == 1 and states.count("fenced") + states.count("down") == 1:
+        new = states.index("primary")  # promoted by a run that stopped part-way
+    else:
+        found = ", ".join(f"{_address(u)} {st}" for u, st in zip(instances, states, strict=True))
+        raise FailoverError(f"the directory's instances are {found}: no standby to promote")
+    old_url, new_url = instances[1 - new], instances[new]
+    async with await _standby(new_url) as standby:
+        progress(f"fencing the old primary {_address(old_url)}")
+        fenced = await _fence(old_url)
+        progress(f"old primary {fenced}; promoting {_address(new_url)}")
+        promoted, lsn = await _promote(standby)
+    progress(f"promoted at {lsn}; repointing PgBouncer")
+    pgbouncer = await runtime.in_thread(repoint_pgbouncer, db.DIRECTORY, new_url)
+    return FailoverReport(
+        server=DIRECTORY_NAME,
+        old_primary=_address(old_url),
+        new_primary=_address(new_url),
+        fenced=fenced,
+        promoted=promoted,
+        replayed_lsn=lsn,
+        map_version=0,
+        generation=0,
+        pgbouncer=pgbouncer,
+        seconds=round(time.monotonic() - started, 2),
+        next_steps=[
+            "the directory runs without a standby: rebuild the old primary as its standby "
             "(scripts/stack.sh servers does it from a base backup) before the next failure",
         ],
     )

@@ -43,9 +43,11 @@ class Command(AsyncCommand):
         export.add_argument("--output", help="file to write (default shard_NNNN.dump)")
         fail = sub.add_parser(
             "failover",
-            help="promote a physical server's hot standby and point every process at it (JSON)",
+            help="promote a server's hot standby and point every process at it (JSON)",
         )
-        fail.add_argument("--server", required=True, help="physical shard server name")
+        fail.add_argument(
+            "--server", required=True, help="physical shard server name, or `directory`"
+        )
 
     async def ahandle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
