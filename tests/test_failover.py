@@ -106,6 +106,51 @@ async def _failover(server: str) -> dict[str, Any]:
     return report
 
 
+async def _kill_and_fail_over(
+    load: Load, tasks: list[asyncio.Task[None]], primary: str, server: str
+) -> tuple[dict[str, Any], int]:
+    """Once ACKS_BEFORE_KILL writes are acknowledged, SIGKILL the instance
+    `primary` by pid, fail `server` over a second later with the real
+    command, and wait for ACKS_AFTER_FAILOVER more; the load stops whatever
+    happens. Returns the command's report and the writes acknowledged at
+    the kill."""
+    try:
+        await _until("writes before the kill", lambda: len(load.acked) >= ACKS_BEFORE_KILL)
+        pid = _pid(primary)
+        os.kill(pid, signal.SIGKILL)
+        await _until("the primary to die", lambda: not running(pid), 10)
+        acked_at_kill = len(load.acked)
+        await asyncio.sleep(1.0)  # the load meets the dead server
+
+        report = await _failover(server)
+        acked_at_failover = len(load.acked)
+        await _until(
+            "writes to resume after the failover",
+            lambda: len(load.acked) >= acked_at_failover + ACKS_AFTER_FAILOVER,
+            30,
+        )
+    finally:
+        load.stop.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    # (a client that got anything but a GraphQL answer, a 502 say, stopped)
+    assert [o for o in outcomes if o is not None] == []
+    return report, acked_at_kill
+
+
+async def _rebuild_and_fail_back(server: str, primary_port: int, standby_port: int) -> None:
+    """The old primary never comes back as a primary: the stack rebuilds it as
+    the new primary's synchronous standby. Then fail back (a switchover: the
+    old primary answers, so it is fenced read-only first) and rebuild again,
+    so the rest of the suite finds the stack as it was."""
+    start_stopped_servers()
+    assert _in_recovery(primary_port), "the old primary came back as a primary"
+    assert _sync_standby(standby_port) == [("standby", "sync")]
+    back = await _failover(server)
+    assert back["fenced"] == "read-only" and back["new_primary"].endswith(f":{primary_port}")
+    start_stopped_servers()
+    assert _sync_standby(primary_port) == [("standby", "sync")]
+
+
 @pytest.fixture
 async def shard2_as_it_was() -> AsyncIterator[None]:
     """Whatever the test did before it failed, leave shard2 as the suite
@@ -169,26 +214,7 @@ async def test_a_shard_primary_killed_under_write_load_fails_over_losing_nothing
     tasks.append(
         asyncio.create_task(_read(edge, load, neighbour["user"]["username"], reader["token"]))
     )
-    try:
-        await _until("writes before the kill", lambda: len(load.acked) >= ACKS_BEFORE_KILL)
-        pid = _pid(primary_name)
-        os.kill(pid, signal.SIGKILL)
-        await _until("the primary to die", lambda: not running(pid), 10)
-        acked_at_kill = len(load.acked)
-        await asyncio.sleep(1.0)  # the load meets the dead server
-
-        report = await _failover("shard2")
-        acked_at_failover = len(load.acked)
-        await _until(
-            "writes to resume after the failover",
-            lambda: len(load.acked) >= acked_at_failover + ACKS_AFTER_FAILOVER,
-            30,
-        )
-    finally:
-        load.stop.set()
-        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-    # (a client that got anything but a GraphQL answer, a 502 say, stopped)
-    assert [o for o in outcomes if o is not None] == []
+    report, acked_at_kill = await _kill_and_fail_over(load, tasks, primary_name, "shard2")
 
     assert report["new_primary"] == f"127.0.0.1:{standby_port}", report
     assert report["old_primary"] == f"127.0.0.1:{primary_port}", report
@@ -211,17 +237,7 @@ async def test_a_shard_primary_killed_under_write_load_fails_over_losing_nothing
     # comments' events are delivered.
     await drain()
 
-    # The old primary never comes back as a primary: the stack rebuilds it as
-    # the new primary's synchronous standby. Then fail back, so the rest of
-    # the suite finds the stack as it was (and the switchover path is run:
-    # the old primary answers, so it is fenced read-only first).
-    start_stopped_servers()
-    assert _in_recovery(primary_port), "the old primary came back as a primary"
-    assert _sync_standby(standby_port) == [("standby", "sync")]
-    back = await _failover("shard2")
-    assert back["fenced"] == "read-only" and back["new_primary"].endswith(f":{primary_port}")
-    start_stopped_servers()
-    assert _sync_standby(primary_port) == [("standby", "sync")]
+    await _rebuild_and_fail_back("shard2", primary_port, standby_port)
     body = await gql(edge, COMMENT, {"id": str(photo), "t": "after"}, token=writers[0])
     assert "errors" not in body, body
 
@@ -262,24 +278,7 @@ async def test_the_directory_primary_killed_under_sign_ups_fails_over_losing_no_
 
     load = Load()
     tasks = [asyncio.create_task(_sign_ups(edge, load, f"dfo{unique}{n}")) for n in range(WRITERS)]
-    try:
-        await _until("sign-ups before the kill", lambda: len(load.acked) >= ACKS_BEFORE_KILL)
-        pid = _pid(primary_name)
-        os.kill(pid, signal.SIGKILL)
-        await _until("the primary to die", lambda: not running(pid), 10)
-        await asyncio.sleep(1.0)  # the load meets the dead server
-
-        report = await _failover("directory")
-        acked_at_failover = len(load.acked)
-        await _until(
-            "sign-ups to resume after the failover",
-            lambda: len(load.acked) >= acked_at_failover + ACKS_AFTER_FAILOVER,
-            30,
-        )
-    finally:
-        load.stop.set()
-        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-    assert [o for o in outcomes if o is not None] == []
+    report, _ = await _kill_and_fail_over(load, tasks, primary_name, "directory")
 
     assert report["server"] == "directory", report
     assert report["new_primary"] == f"127.0.0.1:{standby_port}", report
@@ -297,13 +296,7 @@ async def test_the_directory_primary_killed_under_sign_ups_fails_over_losing_no_
 
     # The old primary comes back as the new primary's synchronous standby;
     # then fail back (a switchover: the old primary answers and is fenced).
-    start_stopped_servers()
-    assert _in_recovery(primary_port), "the old primary came back as a primary"
-    assert _sync_standby(standby_port) == [("standby", "sync")]
-    back = await _failover("directory")
-    assert back["fenced"] == "read-only" and back["new_primary"].endswith(f":{primary_port}")
-    start_stopped_servers()
-    assert _sync_standby(primary_port) == [("standby", "sync")]
+    await _rebuild_and_fail_back("directory", primary_port, standby_port)
     with psycopg.connect(db.direct_conninfo(db.DIRECTORY), autocommit=True) as conn:
         assert conn.info.port == primary_port
     body = await gql(
