@@ -90,6 +90,13 @@ async def _until(what: str, check: Any, within: float = 60.0) -> None:
 
 
 async def _failover(server: str) -> dict[str, Any]:
+    returncode, out, err = await _run_failover(server)
+    assert returncode == 0, err
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+async def _run_failover(server: str) -> tuple[int | None, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "manage.py"),
@@ -101,9 +108,7 @@ async def _failover(server: str) -> dict[str, Any]:
         stderr=subprocess.PIPE,
     )
     out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    report: dict[str, Any] = json.loads(out)
-    return report
+    return proc.returncode, out.decode(), err.decode()
 
 
 async def _kill_and_fail_over(
@@ -303,3 +308,29 @@ async def test_the_directory_primary_killed_under_sign_ups_fails_over_losing_no_
         edge, SIGN_UP, {"username": f"dfo{unique}after", "password": "correct horse battery"}
     )
     assert "errors" not in body, body
+
+
+async def test_the_directory_failover_refuses_when_only_its_standby_is_down(
+    directory_as_it_was: None,
+) -> None:
+    """A healthy primary whose standby is down is not "already promoted":
+    the command changes nothing (it would have turned synchronous
+    replication off on the primary) and says why."""
+    first, second = _port("PG_DIRECTORY_PORT", 0), _port("PG_DIRECTORY_STANDBY_PORT", 0)
+    primary_port, standby_port = (second, first) if _in_recovery(first) else (first, second)
+    standby_name = "pg-directory-standby" if standby_port == second else "pg-directory"
+    pid = _pid(standby_name)
+    os.kill(pid, signal.SIGKILL)
+    try:
+        await _until("the standby to die", lambda: not running(pid), 10)
+        returncode, out, err = await _run_failover("directory")
+        assert returncode != 0 and out == "", (returncode, out)
+        assert "no standby to promote" in err, err
+        url = f"postgresql://photoshare@127.0.0.1:{primary_port}/postgres"
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SHOW synchronous_standby_names").fetchone()
+        assert row is not None and row[0] != "", row
+        assert not _in_recovery(primary_port)
+    finally:
+        start_stopped_servers()
+    assert _sync_standby(primary_port) == [("standby", "sync")]

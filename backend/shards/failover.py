@@ -188,6 +188,20 @@ def _databases_file(server: str) -> Path | None:
 _ROUTE = re.compile(r"^(?P<name>\S+)(?P<eq>\s*=\s*)(?P<spec>.*)$")
 
 
+def _pgbouncer_target(server: str) -> str | None:
+    """Where `server`'s PgBouncer sends its main route now ("host:port")."""
+    path = _databases_file(server)
+    if path is None or not path.exists():
+        return None
+    for line in path.read_text().splitlines():
+        match = _ROUTE.match(line)
+        if match and not line.lstrip().startswith((";", "#", "[")):
+            host = re.search(r"\bhost=(\S+)", match["spec"])
+            port = re.search(r"\bport=(\d+)", match["spec"])
+            return f"{host[1] if host else ''}:{port[1] if port else 5432}"
+    return None
+
+
 def repoint_pgbouncer(server: str, primary_url: str) -> str:
     """Send every database of `server`'s PgBouncer (main, nested and replica
     pools) to `primary_url`'s host and port, then RELOAD it. The replica route
@@ -299,8 +313,13 @@ async def _failover_directory(started: float, progress: Callable[[str], None]) -
     states = [await _state(url) for url in instances]
     if "standby" in states:
         new = states.index("standby")
-    elif states.count("primary") == 1 and states.count("fenced") + states.count("down") == 1:
-        new = states.index("primary")  # promoted by a run that stopped part-way
+    elif sorted(states) == ["fenced", "primary"] or (
+        # Promoted by a run that stopped before PgBouncer was repointed (and
+        # the old primary is down); not a healthy primary whose standby is down.
+        sorted(states) == ["down", "primary"]
+        and _pgbouncer_target(db.DIRECTORY) != _address(instances[states.index("primary")])
+    ):
+        new = states.index("primary")
     else:
         found = ", ".join(f"{_address(u)} {st}" for u, st in zip(instances, states, strict=True))
         raise FailoverError(f"the directory's instances are {found}: no standby to promote")
