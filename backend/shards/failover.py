@@ -64,8 +64,8 @@ class FailoverReport:
     fenced: str  # "read-only" (it answered) or "unreachable"
     promoted: bool  # False: the standby had been promoted already (a rerun)
     replayed_lsn: str
-    map_version: int
-    generation: int
+    map_version: int | None  # None: the directory (no registry entry, no map change)
+    generation: int | None
     pgbouncer: str
     seconds: float
     next_steps: list[str] = field(default_factory=list)
@@ -338,8 +338,8 @@ async def _failover_directory(started: float, progress: Callable[[str], None]) -
         fenced=fenced,
         promoted=promoted,
         replayed_lsn=lsn,
-        map_version=0,
-        generation=0,
+        map_version=None,
+        generation=None,
         pgbouncer=pgbouncer,
         seconds=round(time.monotonic() - started, 2),
         next_steps=[
