@@ -51,7 +51,7 @@ ensure_system_packages() {
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v memcached >/dev/null || missing+=(memcached)
     command -v pgbackrest >/dev/null || missing+=(pgbackrest)
-    command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+    command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
     command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
     python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then

@@ -386,8 +386,11 @@ start_pgbouncer() {
         # Running: it re-reads its databases (the primary may have changed).
         kill -HUP "$(head -n1 "$RUN/pgbouncer-$name.pid")"
     fi
-    spawn "pgbouncer-$name" pgbouncer pgbouncer "${as[@]}" "$conf"
+    spawn "pgbouncer-$name" pgbouncer "$PGBOUNCER_BIN" "${as[@]}" "$conf"
 }
+
+# Debian puts it in /usr/sbin, which is not on every user's PATH.
+PGBOUNCER_BIN="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
 
 NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 NGINX_DIR="$STACK_DIR/nginx"

@@ -287,7 +287,8 @@ def directory_instances() -> list[str]:
 
 
 async def _state(url: str) -> str:
-    """ "standby", "primary", "fenced" (a primary refusing writes) or "down"."""
+    """What the instance at `url` is: standby, primary, fenced (a primary
+    refusing writes) or down."""
     try:
         conn = await _connect(url)
     except psycopg.OperationalError:
