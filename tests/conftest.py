@@ -44,6 +44,17 @@ async def _runtime() -> AsyncIterator[None]:
 
 
 @pytest.fixture
+def map_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shard map is re-checked once a second; a slow request on a loaded
+    machine would count that check (one directory statement) in some runs and
+    not others. Tests that count a request's own statements take this: the
+    map, current from their earlier requests, is not checked for a minute."""
+    from backend.shards import topology
+
+    monkeypatch.setattr(topology, "MAP_CHECK_SECONDS", 60.0)
+
+
+@pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:10]
 

@@ -213,7 +213,9 @@ async def test_feeds_survive_flushall(client: httpx.AsyncClient, unique: str) ->
     await _wait_for(client, reader["token"], third)
 
 
-async def test_activity_feed(client: httpx.AsyncClient, unique: str) -> None:
+async def test_activity_feed(
+    client: httpx.AsyncClient, unique: str, map_checked_once: None
+) -> None:
     owner = await sign_up(client, f"ao_{unique}")
     fans = [await sign_up(client, f"af{i}_{unique}") for i in range(3)]
     photo_id = await _post(client, owner)

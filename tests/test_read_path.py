@@ -71,11 +71,8 @@ async def _counted(client: httpx.AsyncClient, query: str, token: str) -> tuple[A
 
 
 @pytest.fixture(autouse=True)
-def _map_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The shard map is re-checked once a second; a slow request on a loaded
-    machine would count that check (one directory statement) in some pages
-    and not others. These tests count the page's own statements."""
-    monkeypatch.setattr(topology, "MAP_CHECK_SECONDS", 60.0)
+def _map_checked_once(map_checked_once: None) -> None:
+    """These tests count the page's own statements (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -170,7 +170,7 @@ async def _set_bio(user_id: int, bio: str) -> None:
 
 
 async def test_a_strangers_profile_photos_and_comments_come_from_the_standby(
-    client: httpx.AsyncClient, unique: str, replica_settings: Any
+    client: httpx.AsyncClient, unique: str, replica_settings: Any, map_checked_once: None
 ) -> None:
     world = await _world(client, unique)
     await _replicas_caught_up()
