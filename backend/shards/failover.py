@@ -244,34 +244,13 @@ async def failover(server: str, progress: Callable[[str], None] = lambda _: None
         raise FailoverError("the endpoint registry is empty: run `manage.py migrate_shards`")
     if not old.standby:
         raise FailoverError(f"{server} has no standby (SHARD_STANDBY_DATABASE_URLS)")
-    async with await _standby(old.standby) as standby:
-        progress(f"fencing the old primary {_address(old.primary)}")
-        fenced = await _fence(old.primary)
-        progress(f"old primary {fenced}; promoting {_address(old.standby)}")
-        promoted, lsn = await _promote(standby)
     # PgBouncer first: if the registry update then fails, a rerun finds the
     # standby promoted and finishes the job.
-    progress(f"promoted at {lsn}; repointing PgBouncer")
-    pgbouncer = await runtime.in_thread(repoint_pgbouncer, server, old.standby)
+    taken = await _take_over(server, old.primary, old.standby, progress)
     progress("updating the endpoint registry")
     version, generation = await _swap(server, old)
     await topology.refresh(force=True)
-    return FailoverReport(
-        server=server,
-        old_primary=_address(old.primary),
-        new_primary=_address(old.standby),
-        fenced=fenced,
-        promoted=promoted,
-        replayed_lsn=lsn,
-        map_version=version,
-        generation=generation,
-        pgbouncer=pgbouncer,
-        seconds=round(time.monotonic() - started, 2),
-        next_steps=[
-            f"{server} runs without a standby: rebuild the old primary as its standby "
-            "(scripts/stack.sh servers does it from a base backup) before the next failure",
-        ],
-    )
+    return _report(server, taken, started, map_version=version, generation=generation)
 
 
 def directory_instances() -> list[str]:
@@ -324,27 +303,56 @@ async def _failover_directory(started: float, progress: Callable[[str], None]) -
     else:
         found = ", ".join(f"{_address(u)} {st}" for u, st in zip(instances, states, strict=True))
         raise FailoverError(f"the directory's instances are {found}: no standby to promote")
-    old_url, new_url = instances[1 - new], instances[new]
+    taken = await _take_over(db.DIRECTORY, instances[1 - new], instances[new], progress)
+    return _report(DIRECTORY_NAME, taken, started, map_version=None, generation=None)
+
+
+@dataclass
+class _TakeOver:
+    old_url: str
+    new_url: str
+    fenced: str
+    promoted: bool
+    lsn: str
+    pgbouncer: str
+
+
+async def _take_over(
+    server: str, old_url: str, new_url: str, progress: Callable[[str], None]
+) -> _TakeOver:
+    """Check the standby at `new_url`, fence `old_url`, promote, then repoint
+    `server`'s PgBouncer at the new primary."""
     async with await _standby(new_url) as standby:
         progress(f"fencing the old primary {_address(old_url)}")
         fenced = await _fence(old_url)
         progress(f"old primary {fenced}; promoting {_address(new_url)}")
         promoted, lsn = await _promote(standby)
     progress(f"promoted at {lsn}; repointing PgBouncer")
-    pgbouncer = await runtime.in_thread(repoint_pgbouncer, db.DIRECTORY, new_url)
+    pgbouncer = await runtime.in_thread(repoint_pgbouncer, server, new_url)
+    return _TakeOver(old_url, new_url, fenced, promoted, lsn, pgbouncer)
+
+
+def _report(
+    name: str,
+    taken: _TakeOver,
+    started: float,
+    *,
+    map_version: int | None,
+    generation: int | None,
+) -> FailoverReport:
     return FailoverReport(
-        server=DIRECTORY_NAME,
-        old_primary=_address(old_url),
-        new_primary=_address(new_url),
-        fenced=fenced,
-        promoted=promoted,
-        replayed_lsn=lsn,
-        map_version=None,
-        generation=None,
-        pgbouncer=pgbouncer,
+        server=name,
+        old_primary=_address(taken.old_url),
+        new_primary=_address(taken.new_url),
+        fenced=taken.fenced,
+        promoted=taken.promoted,
+        replayed_lsn=taken.lsn,
+        map_version=map_version,
+        generation=generation,
+        pgbouncer=taken.pgbouncer,
         seconds=round(time.monotonic() - started, 2),
         next_steps=[
-            "the directory runs without a standby: rebuild the old primary as its standby "
+            f"{name} runs without a standby: rebuild the old primary as its standby "
             "(scripts/stack.sh servers does it from a base backup) before the next failure",
         ],
     )
