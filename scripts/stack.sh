@@ -102,14 +102,26 @@ CONF
         touch "$LOG/pg-$name.log"
         is_root && chown "$PGUSER_OS" "$LOG/pg-$name.log"
         say "starting postgres $name on 127.0.0.1:$port"
-        as_pg "$PGBIN/pg_ctl" -D "$data" -l "$LOG/pg-$name.log" -w -t 60 start >/dev/null \
-            || die "postgres $name failed to start, see $LOG/pg-$name.log"
+        pg_start "$name" "$data" || die "postgres $name failed to start, see $LOG/pg-$name.log"
     fi
     head -n1 "$data/postmaster.pid" > "$RUN/pg-$name.pid"
     if ! "$PSQL" -h 127.0.0.1 -p "$port" -U photoshare -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
         "$PSQL" -h 127.0.0.1 -p "$port" -U photoshare -d postgres -qc "CREATE DATABASE $db" >/dev/null
     fi
+}
+
+# pg_start NAME DATA: pg_ctl start, tried again for up to 10 s. Right after a
+# postmaster was killed, its lock file can name a pid not yet reaped (a zombie,
+# which PostgreSQL's own check still finds alive: "lock file postmaster.pid
+# already exists"), or its old processes can still hold its shared memory.
+pg_start() {
+    local name=$1 data=$2 tries=10
+    until as_pg "$PGBIN/pg_ctl" -D "$data" -l "$LOG/pg-$name.log" -w -t 60 start >/dev/null; do
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] || return 1
+        sleep 1
+    done
 }
 
 pid_alive_pg() { pid_alive "$1/postmaster.pid" postgres; }
@@ -218,8 +230,7 @@ CONF
         touch "$LOG/pg-$name.log"
         is_root && chown "$PGUSER_OS" "$LOG/pg-$name.log"
         say "starting the standby $name of $primary_name on 127.0.0.1:$port"
-        as_pg "$PGBIN/pg_ctl" -D "$data" -l "$LOG/pg-$name.log" -w -t 60 start >/dev/null \
-            || die "the standby $name failed to start, see $LOG/pg-$name.log"
+        pg_start "$name" "$data" || die "the standby $name failed to start, see $LOG/pg-$name.log"
     fi
     head -n1 "$data/postmaster.pid" > "$RUN/pg-$name.pid"
     # Synchronous from now on: the primary's commits wait for this standby
