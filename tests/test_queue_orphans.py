@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import dramatiq
 import pytest
@@ -26,13 +26,7 @@ from dramatiq import Worker
 
 from backend.queue import RedisBroker, broker
 from backend.tasks import heartbeat, heartbeat_key
-
-
-def _wait(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
+from tests.frontier import wait_for
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ def _stack_worker_id(client: redis.Redis) -> str:
                 return True
         return False
 
-    _wait(fetched, "the stack's worker did not fetch a delayed message")
+    wait_for(fetched, 30, "the stack's worker to fetch a delayed message")
     return found[0]
 
 
@@ -72,10 +66,11 @@ def test_the_stack_worker_runs_a_message_whose_fetch_reply_was_lost(client: redi
     client.hset(f"{broker.namespace}:default.msgs", rid, message.encode())  # type: ignore[arg-type]
     client.sadd(f"{broker.namespace}:__acks__.{worker_id}.default", rid)
 
-    _wait(lambda: bool(client.exists(heartbeat_key(nonce))), "the orphaned message never ran")
-    _wait(
+    wait_for(lambda: bool(client.exists(heartbeat_key(nonce))), 30, "the orphaned message to run")
+    wait_for(
         lambda: not client.hexists(f"{broker.namespace}:default.msgs", rid),
-        "the orphaned message ran but was never acked",
+        30,
+        "the orphaned message's ack",
     )
 
 
@@ -126,10 +121,11 @@ def test_a_message_fetched_before_a_lost_reply_runs_once_the_worker_starts(
     assert len(own_broker.do_fetch("default", 1)) == 1
     worker = _running(own_broker)
     try:
-        _wait(lambda: runs == ["lost"], "the orphaned message never ran")
-        _wait(
+        wait_for(lambda: runs == ["lost"], 30, "the orphaned message to run")
+        wait_for(
             lambda: not client.hlen(f"{own_broker.namespace}:default.msgs"),
-            "the orphaned message was never acked",
+            30,
+            "the orphaned message's ack",
         )
     finally:
         worker.stop()
@@ -144,10 +140,11 @@ def test_a_message_still_being_worked_on_is_not_requeued(
     worker = _running(own_broker)
     try:
         own_broker.enqueue(actor.message("slow"))
-        _wait(lambda: runs == ["slow"], "the message never ran")
-        _wait(
+        wait_for(lambda: runs == ["slow"], 30, "the message to run")
+        wait_for(
             lambda: not client.hlen(f"{own_broker.namespace}:default.msgs"),
-            "the message was never acked",
+            30,
+            "the message's ack",
         )
         time.sleep(2.0)  # a second run, had there been a requeue, would be done by now
         assert runs == ["slow"]
