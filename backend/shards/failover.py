@@ -186,6 +186,15 @@ def _databases_file(server: str) -> Path | None:
 
 
 _ROUTE = re.compile(r"^(?P<name>\S+)(?P<eq>\s*=\s*)(?P<spec>.*)$")
+_HOST = re.compile(r"\bhost=(\S+)")
+_PORT = re.compile(r"\bport=(\d+)")
+
+
+def _route(line: str) -> re.Match[str] | None:
+    """A database line of a PgBouncer databases file (name = spec), else None."""
+    if line.lstrip().startswith((";", "#", "[")):
+        return None
+    return _ROUTE.match(line)
 
 
 def _pgbouncer_target(server: str) -> str | None:
@@ -194,10 +203,8 @@ def _pgbouncer_target(server: str) -> str | None:
     if path is None or not path.exists():
         return None
     for line in path.read_text().splitlines():
-        match = _ROUTE.match(line)
-        if match and not line.lstrip().startswith((";", "#", "[")):
-            host = re.search(r"\bhost=(\S+)", match["spec"])
-            port = re.search(r"\bport=(\d+)", match["spec"])
+        if match := _route(line):
+            host, port = _HOST.search(match["spec"]), _PORT.search(match["spec"])
             return f"{host[1] if host else ''}:{port[1] if port else 5432}"
     return None
 
@@ -213,10 +220,9 @@ def repoint_pgbouncer(server: str, primary_url: str) -> str:
     host, port = str(target.get("host", "127.0.0.1")), str(target.get("port", 5432))
     lines = []
     for line in path.read_text().splitlines():
-        match = _ROUTE.match(line)
-        if match and not line.lstrip().startswith((";", "#", "[")):
-            spec = re.sub(r"\bhost=\S+", f"host={host}", match["spec"])
-            spec = re.sub(r"\bport=\d+", f"port={port}", spec)
+        if match := _route(line):
+            spec = _HOST.sub(f"host={host}", match["spec"])
+            spec = _PORT.sub(f"port={port}", spec)
             line = f"{match['name']}{match['eq']}{spec}"
         lines.append(line)
     tmp = path.with_suffix(".ini.tmp")
