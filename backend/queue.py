@@ -120,9 +120,9 @@ class RedisBroker(dramatiq_redis.RedisBroker):
         self.requeue_orphans(queue_name)
         return super().consume(queue_name, prefetch, timeout)
 
-    def requeue_orphans(self, queue_name: str) -> int:
+    def requeue_orphans(self, queue_name: str) -> None:
         """Put back on `queue_name` the messages of this process's acks set
-        that none of its threads holds; how many there were. Called only by
+        that none of its threads holds. Called only by
         the queue's own consumer thread, between fetches, so every ID it
         fetched is held by then."""
         # The acks set's key, as Dramatiq's dispatch script names it.
@@ -144,7 +144,6 @@ class RedisBroker(dramatiq_redis.RedisBroker):
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # The worker's consumer thread tries again a few seconds later.
             raise ConnectionClosed(exc) from None
-        return len(orphans)
 
 
 class _Consumer(dramatiq_redis._RedisConsumer):
