@@ -287,8 +287,8 @@ def test_database_urls_point_at_pgbouncer_and_the_direct_ones_at_postgres(servic
     hosts = []
     for name in pooled:
         via, to = (
-            database_settings(pooled[name], pool_max=1),
-            database_settings(direct[name], pool_max=1),
+            database_settings(pooled[name]),
+            database_settings(direct[name]),
         )
         host = str(to["HOST"])
         assert host in DATABASES, f"{direct[name]} names no postgres service"

@@ -101,13 +101,9 @@ if REPLICA_AFTER_WRITE_SECONDS <= REPLICA_MAX_LAG_SECONDS + 2 * REPLICA_CHECK_SE
 # they connect directly and get no pool of their own.
 DIRECTORY_DATABASE_URL = env("DIRECTORY_DATABASE_URL")
 DIRECTORY_DIRECT_DATABASE_URL = env("DIRECTORY_DIRECT_DATABASE_URL") or DIRECTORY_DATABASE_URL
-DATABASES = {"default": database_settings(DIRECTORY_DIRECT_DATABASE_URL, pool_max=DB_POOL_MAX)}
-# No pool (the runtime's are the app's); libpq's choice among several hosts stays.
-DATABASES["default"]["OPTIONS"].pop("pool")  # type: ignore[attr-defined]
+DATABASES = {"default": database_settings(DIRECTORY_DIRECT_DATABASE_URL)}
 for _name, _url in SHARD_DIRECT_SERVERS.items():
-    DATABASES[_name] = database_settings(_url, pool_max=2)
-    # Migrations switch search_path per logical schema, so no pooling here.
-    DATABASES[_name]["OPTIONS"] = {}
+    DATABASES[_name] = database_settings(_url)
 
 DATABASE_ROUTERS = ["backend.shards.router.ShardRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -291,8 +291,10 @@ def env_list(name: str) -> list[str]:
     return [part.strip() for part in env(name).split(",") if part.strip()]
 
 
-def database_settings(url: str, *, pool_max: int) -> dict[str, object]:
-    """Django DATABASES entry for a postgresql:// URL. libpq's own parser
+def database_settings(url: str) -> dict[str, object]:
+    """Django DATABASES entry for a postgresql:// URL, without a pool of its
+    own (Django's connections serve migrations; the runtime's pools serve the
+    app, backend/runtime.py). libpq's own parser
     reads it, so it may name several hosts (`host1:port1,host2:port2`) with
     `?target_session_attrs=read-write`: libpq connects to whichever of them
     takes writes (the directory's primary and standby, either of which may be
@@ -300,7 +302,7 @@ def database_settings(url: str, *, pool_max: int) -> dict[str, object]:
     if urlsplit(url).scheme not in {"postgres", "postgresql"}:
         raise ValueError(f"not a PostgreSQL URL: {url!r}")
     parts = conninfo_to_dict(url)
-    options: dict[str, object] = {"pool": {"min_size": 0, "max_size": pool_max, "timeout": 10}}
+    options: dict[str, object] = {}
     if parts.get("target_session_attrs"):
         options["target_session_attrs"] = parts["target_session_attrs"]
     return {
